@@ -1,0 +1,100 @@
+# Xeno: `make demo` and `make test` are the two entry points (README.md).
+# Both install missing Debian packages first (scripts/deps.sh).
+#
+#   make            build everything into $(BUILD)
+#   make test       every test; ends with "N passed, N failed, N skipped"
+#   make test-asan  the test suite against an ASan+UBSan build of xeno-hv
+#   make test-valgrind  the xeno-hv tests under valgrind
+#   make bench      the benchmarks in bench/ (figures, not pass/fail)
+#   make demo       a few guests and their counters
+
+BUILD	?= build
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wwrite-strings
+XCFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ixen/include -Ixen \
+	   -MMD -MP
+LDLIBS	:= -lpthread
+
+# xeno-hv is static: small, quick to exec, and copyable into test hosts.
+ifeq ($(SAN),1)
+XCFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+HV_LDFLAGS := -fsanitize=address,undefined
+else
+HV_LDFLAGS := -static
+endif
+
+HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
+	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c
+HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
+HV_LIB	:= $(BUILD)/libxenohv.a
+HV	:= $(BUILD)/xeno-hv
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native
+
+.PHONY: all deps test test-asan test-valgrind bench demo clean format
+
+all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS)
+
+include xen/guests/guests.mk
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -c -o $@ $<
+
+$(HV_LIB): $(HV_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(HV): $(BUILD)/obj/xen/main.o $(HV_LIB)
+	$(CC) $(XCFLAGS) $(HV_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(HV_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< \
+	    $(HV_LIB) $(LDLIBS)
+
+$(BUILD)/bench/boot: bench/boot/boot.c $(HV_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -o $@ $< $(HV_LIB) $(LDLIBS)
+
+# The same work kernel as the cpuburn guest, same compiler and flags.
+$(BUILD)/bench/burn-native: bench/boot/burn-native.c xen/guests/burn.h
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_OPT) $(WARN) -Ixen/guests -o $@ $<
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(MAKE) all
+	BUILD=$(BUILD) tests/run.sh
+
+test-asan: deps
+	$(MAKE) BUILD=build/asan SAN=1 all
+	BUILD=build/asan XENO_SAN=1 tests/run.sh
+
+test-valgrind: deps
+	$(MAKE) all
+	BUILD=$(BUILD) XENO_VALGRIND=1 tests/run.sh
+
+bench: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bench/boot/run.sh
+
+demo: deps
+	$(MAKE) all
+	BUILD=$(BUILD) scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -1,0 +1,509 @@
+/*
+ * The counters page (xeno/stats.h): creation by xeno-hv, the seqlock
+ * protocol, and the reader behind `xeno-hv stat`.  A stats file given to
+ * the reader is untrusted input: stats_check() validates every offset.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xen.h"
+
+#define STATS_ALIGN	64
+
+static size_t
+stats_vcpu_stride(void)
+{
+	return (sizeof(struct xeno_stats_vcpu) + STATS_ALIGN - 1) &
+	    ~(size_t)(STATS_ALIGN - 1);
+}
+
+static size_t
+stats_align(size_t x, size_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+/* Section offsets of a counters file for `nvcpus` vCPUs. */
+static void
+stats_layout(unsigned int nvcpus, size_t *dom_off, size_t *vcpu_off,
+    size_t *dev_off)
+{
+	*dom_off = stats_align(sizeof(struct xeno_stats_hdr), STATS_ALIGN);
+	*vcpu_off = stats_align(*dom_off + sizeof(struct xeno_stats_domain),
+	    STATS_ALIGN);
+	*dev_off = stats_align(*vcpu_off + nvcpus * stats_vcpu_stride(),
+	    4096);
+}
+
+/* Bytes of a counters file for `nvcpus` vCPUs. */
+size_t
+stats_size(unsigned int nvcpus)
+{
+	size_t dom_off, vcpu_off, dev_off;
+
+	stats_layout(nvcpus, &dom_off, &vcpu_off, &dev_off);
+	return dev_off + XENO_STATS_DEV_SIZE;
+}
+
+/*
+ * Create the counters page: in file `path` (made or truncated, mode 0644)
+ * so other processes can map it, or anonymous memory when path is NULL.
+ */
+int
+stats_create(struct stats_page *sp, const char *path, unsigned int nvcpus)
+{
+	struct xeno_stats_hdr *h;
+	size_t size = stats_size(nvcpus), dom_off, vcpu_off, dev_off;
+	int fd = -1;
+	void *p;
+
+	memset(sp, 0, sizeof(*sp));
+	if (path != NULL) {
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0644);
+		if (fd == -1)
+			return -1;
+		if (ftruncate(fd, (off_t)size) == -1) {
+			close(fd);
+			return -1;
+		}
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+	} else
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	sp->sp_base = p;
+	sp->sp_size = size;
+	h = sp->sp_hdr = p;
+	h->sh_version = XENO_STATS_VERSION;
+	h->sh_size = (uint32_t)size;
+	stats_layout(nvcpus, &dom_off, &vcpu_off, &dev_off);
+	h->sh_domain_off = (uint32_t)dom_off;
+	h->sh_vcpu_off = (uint32_t)vcpu_off;
+	h->sh_vcpu_size = (uint32_t)stats_vcpu_stride();
+	h->sh_nr_vcpus = nvcpus;
+	h->sh_dev_off = (uint32_t)dev_off;
+	h->sh_dev_size = XENO_STATS_DEV_SIZE;
+	h->sh_pid = (uint32_t)getpid();
+	sp->sp_dom = (struct xeno_stats_domain *)(void *)(sp->sp_base +
+	    h->sh_domain_off);
+	/* The magic goes last: a reader that sees it sees a whole header. */
+	__atomic_store_n(&h->sh_magic, XENO_STATS_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+stats_destroy(struct stats_page *sp)
+{
+	if (sp->sp_base != NULL)
+		munmap(sp->sp_base, sp->sp_size);
+	sp->sp_base = NULL;
+}
+
+struct xeno_stats_vcpu *
+stats_vcpu(const struct stats_page *sp, unsigned int i)
+{
+	return (struct xeno_stats_vcpu *)(void *)(sp->sp_base +
+	    sp->sp_hdr->sh_vcpu_off + (size_t)i * sp->sp_hdr->sh_vcpu_size);
+}
+
+/* Writer side: one writer per section at a time. */
+void
+stats_write_begin(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void
+stats_write_end(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Copy a section (whose first word is its seqlock) consistently.  Gives up
+ * after `tries` attempts (EAGAIN) so a writer that died mid-update cannot
+ * hang a reader.
+ */
+int
+stats_read_section(const void *src, void *dst, size_t len,
+    unsigned int tries)
+{
+	const uint32_t *seqp = src;
+	const uint64_t *s = src;
+	uint64_t *d = dst;
+	uint32_t s1, s2;
+	size_t i;
+
+	while (tries-- > 0) {
+		s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		for (i = 0; i < len / 8; i++)
+			d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(seqp, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return 0;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+static int
+stats_err(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	errno = EINVAL;
+	return -1;
+}
+
+/* Validate a counters file image before reading anything it points to. */
+int
+stats_check(const uint8_t *base, size_t size, char *err, size_t errsz)
+{
+	struct xeno_stats_hdr h;
+	uint64_t vend;
+
+	if (size < sizeof(h))
+		return stats_err(err, errsz, "file is %zu bytes, too small "
+		    "for a counters header", size);
+	memcpy(&h, base, sizeof(h));
+	if (h.sh_magic != XENO_STATS_MAGIC)
+		return stats_err(err, errsz, "not a xeno-hv counters file "
+		    "(bad magic)");
+	if (h.sh_version != XENO_STATS_VERSION)
+		return stats_err(err, errsz, "counters file version %u, this "
+		    "reader knows version %d", h.sh_version,
+		    XENO_STATS_VERSION);
+	if (h.sh_size != size)
+		return stats_err(err, errsz, "header says %u bytes but the "
+		    "file has %zu", h.sh_size, size);
+	if (h.sh_nr_vcpus == 0 || h.sh_nr_vcpus > XENO_STATS_MAX_VCPUS ||
+	    h.sh_vcpu_size < sizeof(struct xeno_stats_vcpu) ||
+	    h.sh_domain_off % 8 != 0 || h.sh_vcpu_off % 8 != 0 ||
+	    h.sh_vcpu_size % 8 != 0 ||
+	    (uint64_t)h.sh_domain_off + sizeof(struct xeno_stats_domain) >
+	    size)
+		return stats_err(err, errsz, "corrupt counters header");
+	vend = (uint64_t)h.sh_vcpu_off +
+	    (uint64_t)h.sh_nr_vcpus * h.sh_vcpu_size;
+	if (vend > size || (uint64_t)h.sh_dev_off + h.sh_dev_size > size)
+		return stats_err(err, errsz, "corrupt counters header "
+		    "(sections outside the file)");
+	return 0;
+}
+
+static const char *const stats_exit_names[] = {
+	"unknown", "exception", "io", "hypercall", "debug", "hlt", "mmio",
+	"irq_window", "shutdown", "fail_entry", "intr", "set_tpr",
+	"tpr_access", "s390_sieic", "s390_reset", "dcr", "nmi",
+	"internal_error", "osi", "papr_hcall", "s390_ucontrol", "watchdog",
+	"s390_tsch", "epr", "system_event", "s390_stsi", "ioapic_eoi",
+	"hyperv", "arm_nisv", "x86_rdmsr", "x86_wrmsr", "dirty_ring_full",
+	"ap_reset_hold", "x86_bus_lock", "xen", "riscv_sbi", "riscv_csr",
+	"notify",
+};
+
+const char *
+stats_exit_name(unsigned int r)
+{
+	if (r < sizeof(stats_exit_names) / sizeof(stats_exit_names[0]))
+		return stats_exit_names[r];
+	return "other";
+}
+
+static const char *const stats_hcall_names[XENO_HC_NR] = {
+	"nop", "console_write", "clock", "yield", "exit", "abort", "booted",
+	"vcpu_start", "vcpu_stop", "device_info", "queue_setup",
+};
+
+const char *
+stats_hcall_name(unsigned int nr)
+{
+	if (nr < XENO_HC_NR)
+		return stats_hcall_names[nr];
+	return "unknown";
+}
+
+static const char *
+stats_state_name(uint32_t s)
+{
+	switch (s) {
+	case XENO_DOM_CREATED:
+		return "created";
+	case XENO_DOM_RUNNING:
+		return "running";
+	case XENO_DOM_PAUSED:
+		return "paused";
+	case XENO_DOM_SHUTDOWN:
+		return "shutdown";
+	}
+	return "?";
+}
+
+static const char *
+stats_end_name(uint32_t e)
+{
+	switch (e) {
+	case XENO_END_NONE:
+		return "none";
+	case XENO_END_EXIT:
+		return "exit";
+	case XENO_END_ABORT:
+		return "abort";
+	case XENO_END_CRASH:
+		return "crash";
+	case XENO_END_DESTROY:
+		return "destroy";
+	case XENO_END_ERROR:
+		return "error";
+	case XENO_END_VCPUS_DOWN:
+		return "vcpus_down";
+	}
+	return "?";
+}
+
+static const char *
+stats_vcpu_state_name(uint32_t s)
+{
+	switch (s) {
+	case XENO_VCPU_OFFLINE:
+		return "offline";
+	case XENO_VCPU_RUNNING:
+		return "running";
+	case XENO_VCPU_BLOCKED:
+		return "blocked";
+	case XENO_VCPU_STOPPED:
+		return "stopped";
+	}
+	return "?";
+}
+
+/* Guest run time including a KVM_RUN still in progress at `now`. */
+static uint64_t
+stats_run_ns(const struct xeno_stats_vcpu *v, uint64_t now)
+{
+	uint64_t run = v->sv_run_ns;
+
+	if (v->sv_run_since_ns != 0 && now > v->sv_run_since_ns)
+		run += now - v->sv_run_since_ns;
+	return run;
+}
+
+static void
+stats_json_str(const char *s, size_t max)
+{
+	size_t i;
+
+	putchar('"');
+	for (i = 0; i < max && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static double
+stats_sec(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static uint64_t
+stats_since(uint64_t t, uint64_t base)
+{
+	return t >= base && t != 0 ? t - base : 0;
+}
+
+/*
+ * Print a counters file: one xentop-like line, per-vCPU lines, exits by
+ * reason and hypercalls by number; or everything as one JSON object.
+ * `now` is CLOCK_MONOTONIC ns, used for the uptime and for extrapolating
+ * a KVM_RUN in progress.
+ */
+int
+stats_print(const uint8_t *base, int json, uint64_t now)
+{
+	struct xeno_stats_hdr h;
+	struct xeno_stats_domain d = { 0 };
+	struct xeno_stats_vcpu *v;
+	uint64_t run = 0, cpu = 0, exits = 0, hcalls = 0, herr = 0, up;
+	unsigned int i, r;
+
+	memcpy(&h, base, sizeof(h));
+	if (stats_read_section(base + h.sh_domain_off, &d, sizeof(d),
+	    1000000) == -1)
+		return -1;
+	v = calloc(h.sh_nr_vcpus, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < h.sh_nr_vcpus; i++) {
+		if (stats_read_section(base + h.sh_vcpu_off +
+		    (size_t)i * h.sh_vcpu_size, &v[i], sizeof(v[i]),
+		    1000000) == -1) {
+			free(v);
+			return -1;
+		}
+		run += stats_run_ns(&v[i], now);
+		cpu += v[i].sv_cpu_ns;
+		exits += v[i].sv_exits;
+		hcalls += v[i].sv_hcalls;
+		herr += v[i].sv_hcall_errors;
+	}
+	up = (d.sd_state == XENO_DOM_SHUTDOWN ? d.sd_end_ns : now) -
+	    h.sh_start_ns;
+
+	if (json) {
+		printf("{\"name\":");
+		stats_json_str(h.sh_name, sizeof(h.sh_name));
+		printf(",\"image\":");
+		stats_json_str(h.sh_image, sizeof(h.sh_image));
+		printf(",\"pid\":%u,\"state\":\"%s\",\"end\":\"%s\","
+		    "\"exit_status\":%d,\"mem_bytes\":%" PRIu64 ","
+		    "\"vcpus\":%u,\"tsc_hz\":%" PRIu64 ",\"start_ns\":%"
+		    PRIu64 ",\"start_realtime_ns\":%" PRIu64 ","
+		    "\"uptime_ns\":%" PRIu64 ",",
+		    h.sh_pid, stats_state_name(d.sd_state),
+		    stats_end_name(d.sd_end), d.sd_exit_status,
+		    h.sh_mem_bytes, h.sh_nr_vcpus, h.sh_tsc_hz, h.sh_start_ns,
+		    h.sh_start_realtime_ns, up);
+		printf("\"vm_created_ns\":%" PRIu64 ",\"first_entry_ns\":%"
+		    PRIu64 ",\"first_insn_ns\":%" PRIu64 ",\"boot_done_ns\":%"
+		    PRIu64 ",\"end_ns\":%" PRIu64 ",",
+		    d.sd_vm_created_ns, d.sd_first_entry_ns,
+		    d.sd_first_insn_ns, d.sd_boot_done_ns, d.sd_end_ns);
+		printf("\"crash\":{\"vcpu\":%u,\"vector\":%u,\"rip\":%" PRIu64
+		    ",\"error\":%" PRIu64 ",\"addr\":%" PRIu64 "},",
+		    d.sd_crash_vcpu, d.sd_crash_vector, d.sd_crash_rip,
+		    d.sd_crash_error, d.sd_crash_addr);
+		printf("\"console_bytes\":%" PRIu64 ",\"console_dropped\":%"
+		    PRIu64 ",\"bad_port_io\":%" PRIu64 ",\"bad_mmio\":%"
+		    PRIu64 ",\"run_ns\":%" PRIu64 ",\"cpu_ns\":%" PRIu64 ","
+		    "\"exits\":%" PRIu64 ",\"hypercalls\":%" PRIu64 ","
+		    "\"hypercall_errors\":%" PRIu64 ",\"vcpu\":[",
+		    d.sd_console_bytes, d.sd_console_dropped, d.sd_bad_port_io,
+		    d.sd_bad_mmio, run, cpu, exits, hcalls, herr);
+		for (i = 0; i < h.sh_nr_vcpus; i++) {
+			const char *sep = "";
+
+			printf("%s{\"id\":%u,\"state\":\"%s\",\"run_ns\":%"
+			    PRIu64 ",\"cpu_ns\":%" PRIu64 ",\"blocked_ns\":%"
+			    PRIu64 ",\"exits\":%" PRIu64 ",\"hypercalls\":%"
+			    PRIu64 ",\"hypercall_errors\":%" PRIu64
+			    ",\"exit\":{", i ? "," : "", i,
+			    stats_vcpu_state_name(v[i].sv_state),
+			    stats_run_ns(&v[i], now), v[i].sv_cpu_ns,
+			    v[i].sv_blocked_ns, v[i].sv_exits, v[i].sv_hcalls,
+			    v[i].sv_hcall_errors);
+			for (r = 0; r < XENO_STATS_NR_EXITS; r++) {
+				if (v[i].sv_exit[r].count == 0)
+					continue;
+				printf("%s\"%s\":{\"count\":%" PRIu64 ","
+				    "\"ns\":%" PRIu64 "}", sep,
+				    stats_exit_name(r), v[i].sv_exit[r].count,
+				    v[i].sv_exit[r].ns);
+				sep = ",";
+			}
+			printf("},\"hypercall\":{");
+			sep = "";
+			for (r = 0; r < XENO_STATS_NR_HCALLS; r++) {
+				if (v[i].sv_hcall[r].count == 0 &&
+				    v[i].sv_hcall[r].errors == 0)
+					continue;
+				if (r < XENO_HC_NR)
+					printf("%s\"%s\":", sep,
+					    stats_hcall_name(r));
+				else
+					printf("%s\"%u\":", sep, r);
+				printf("{\"count\":%" PRIu64 ",\"errors\":%"
+				    PRIu64 "}", v[i].sv_hcall[r].count,
+				    v[i].sv_hcall[r].errors);
+				sep = ",";
+			}
+			printf("}}");
+		}
+		printf("]}\n");
+		free(v);
+		return 0;
+	}
+
+	printf("%-16s %-8s %8s %8s %6s %7s %5s %9s %9s %9s\n", "NAME",
+	    "STATE", "UP(s)", "CPU(s)", "CPU%", "MEM(M)", "VCPUS", "EXITS",
+	    "HCALLS", "BOOT(us)");
+	printf("%-16.16s %-8s %8.3f %8.3f %6.1f %7" PRIu64 " %5u %9" PRIu64
+	    " %9" PRIu64 " %9.1f\n", h.sh_name, stats_state_name(d.sd_state),
+	    stats_sec(up), stats_sec(cpu),
+	    up ? 100.0 * (double)cpu / (double)up : 0.0, h.sh_mem_bytes >> 20,
+	    h.sh_nr_vcpus, exits, hcalls,
+	    (double)stats_since(d.sd_first_insn_ns, h.sh_start_ns) / 1e3);
+	for (i = 0; i < h.sh_nr_vcpus; i++)
+		printf("  vcpu %-2u %-8s run %.6fs cpu %.6fs blocked %.6fs "
+		    "exits %" PRIu64 " hypercalls %" PRIu64 " errors %" PRIu64
+		    "\n", i, stats_vcpu_state_name(v[i].sv_state),
+		    stats_sec(stats_run_ns(&v[i], now)),
+		    stats_sec(v[i].sv_cpu_ns), stats_sec(v[i].sv_blocked_ns),
+		    v[i].sv_exits, v[i].sv_hcalls, v[i].sv_hcall_errors);
+	for (r = 0; r < XENO_STATS_NR_EXITS; r++) {
+		uint64_t c = 0, ns = 0;
+
+		for (i = 0; i < h.sh_nr_vcpus; i++) {
+			c += v[i].sv_exit[r].count;
+			ns += v[i].sv_exit[r].ns;
+		}
+		if (c != 0)
+			printf("  exit %-14s %10" PRIu64 " x %8.2f us\n",
+			    stats_exit_name(r), c, (double)ns / (double)c /
+			    1e3);
+	}
+	for (r = 0; r < XENO_STATS_NR_HCALLS; r++) {
+		uint64_t c = 0, e = 0;
+
+		for (i = 0; i < h.sh_nr_vcpus; i++) {
+			c += v[i].sv_hcall[r].count;
+			e += v[i].sv_hcall[r].errors;
+		}
+		if (c != 0 || e != 0)
+			printf("  hypercall %-13s %10" PRIu64 " errors %"
+			    PRIu64 "\n", stats_hcall_name(r), c, e);
+	}
+	if (d.sd_bad_port_io != 0 || d.sd_bad_mmio != 0)
+		printf("  bad port I/O %" PRIu64 ", bad MMIO %" PRIu64 "\n",
+		    d.sd_bad_port_io, d.sd_bad_mmio);
+	if (d.sd_state == XENO_DOM_SHUTDOWN) {
+		printf("  ended: %s", stats_end_name(d.sd_end));
+		if (d.sd_end == XENO_END_EXIT)
+			printf(" status %d", d.sd_exit_status);
+		if (d.sd_end == XENO_END_CRASH)
+			printf(" vcpu %u vector %u rip 0x%" PRIx64 " error 0x%"
+			    PRIx64 " addr 0x%" PRIx64, d.sd_crash_vcpu,
+			    d.sd_crash_vector, d.sd_crash_rip,
+			    d.sd_crash_error, d.sd_crash_addr);
+		printf("\n");
+	}
+	free(v);
+	return 0;
+}

@@ -1,0 +1,227 @@
+/*
+ * xeno-hv: the Xeno hypervisor, one process per domain on /dev/kvm.
+ *
+ * Files and what they own (prototypes below are grouped the same way):
+ *	main.c		command line: `run` and `stat`
+ *	opts.c		option parsing (pure)
+ *	elf.c		ELF64 image checks and loading (pure)
+ *	pgtable.c	identity page-table builder (pure)
+ *	pvboot.c	the PV system area: GDT, IDT, TSS, stubs, boot info (pure)
+ *	stats.c		counters page: writer, seqlock reader, printing
+ *	vmm.c		the KVM VM: memory, vCPUs, time, domain end
+ *	vcpu.c		vCPU threads and the exit loop
+ *	hcall.c		hypercalls
+ */
+#ifndef XEN_H
+#define XEN_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xeno/pv.h"
+#include "xeno/stats.h"
+
+#define XENO_HV_VERSION "0.1"
+
+/*
+ * xeno-hv's exit codes (docs/XENO-HV.md): the guest's own status 0..63,
+ * sysexits(3) codes for our own failures, and three codes for how a domain
+ * ended other than by exit.
+ */
+#define HV_EXIT_USAGE		64	/* bad command line or option value */
+#define HV_EXIT_DATAERR		65	/* image is not a valid guest image */
+#define HV_EXIT_NOINPUT		66	/* image cannot be opened */
+#define HV_EXIT_UNAVAILABLE	69	/* /dev/kvm missing or unusable */
+#define HV_EXIT_SOFTWARE	70	/* internal error, unexpected KVM exit */
+#define HV_EXIT_OSERR		71	/* out of memory, threads, fds */
+#define HV_EXIT_CANTCREAT	73	/* stats or console file cannot be created */
+#define HV_EXIT_CRASHED		80	/* guest exception or triple fault */
+#define HV_EXIT_ABORTED		81	/* guest called abort (or exit > 63) */
+#define HV_EXIT_DESTROYED	82	/* SIGTERM, SIGINT or control request */
+
+/* opts.c */
+enum hv_console {
+	HV_CONSOLE_STDIO,
+	HV_CONSOLE_FILE,
+	HV_CONSOLE_NONE,
+};
+
+struct hv_config {
+	const char	*hc_image;
+	uint64_t	 hc_mem;	/* bytes */
+	unsigned int	 hc_vcpus;
+	const char	*hc_args;
+	enum hv_console	 hc_console;
+	const char	*hc_console_path;
+	const char	*hc_stats;
+	const char	*hc_name;
+};
+
+int	opts_parse_size(const char *, uint64_t *);
+int	opts_parse_run(int, char **, struct hv_config *, char *, size_t);
+
+/* elf.c */
+#define ELF_MAX_SEGS	16
+#define ELF_SEG_X	0x1
+#define ELF_SEG_W	0x2
+#define ELF_SEG_R	0x4
+
+struct elf_seg {
+	uint64_t	es_vaddr;
+	uint64_t	es_memsz;
+	uint64_t	es_filesz;
+	uint64_t	es_offset;
+	uint32_t	es_flags;	/* ELF_SEG_* (= ELF p_flags) */
+};
+
+struct elf_image {
+	uint64_t	ei_entry;
+	uint64_t	ei_lo;		/* lowest byte loaded */
+	uint64_t	ei_hi;		/* one past the highest */
+	int		ei_nseg;
+	struct elf_seg	ei_seg[ELF_MAX_SEGS];
+};
+
+int	elf_parse(const uint8_t *, size_t, uint64_t, uint64_t,
+	    struct elf_image *, char *, size_t);
+void	elf_copy(const struct elf_image *, const uint8_t *, uint8_t *);
+
+/* pgtable.c */
+#define PT_P	0x1ULL
+#define PT_W	0x2ULL
+#define PT_U	0x4ULL
+#define PT_A	0x20ULL
+#define PT_D	0x40ULL
+#define PT_PS	0x80ULL
+#define PT_NX	(1ULL << 63)
+#define PT_ADDR	0x000ffffffffff000ULL
+
+struct pt_builder {
+	uint8_t		*pb_mem;	/* guest memory, gpa 0 */
+	uint64_t	 pb_mem_size;
+	uint64_t	 pb_pool_next;	/* next free page-table page (gpa) */
+	uint64_t	 pb_pool_end;
+	uint64_t	 pb_root;	/* PML4 gpa, for CR3 */
+	unsigned int	 pb_pages;	/* page-table pages used */
+};
+
+int	pt_init(struct pt_builder *, uint8_t *, uint64_t, uint64_t, uint64_t);
+int	pt_map(struct pt_builder *, uint64_t, uint64_t, uint64_t);
+int	pt_lookup(const struct pt_builder *, uint64_t, uint64_t *);
+
+/* pvboot.c */
+struct pv_layout {
+	uint64_t	pl_mem;
+	unsigned int	pl_vcpus;
+	uint64_t	pl_heap_start;
+	uint64_t	pl_heap_end;
+	uint64_t	pl_stack_top[XENO_PV_MAX_VCPUS];
+	uint64_t	pl_cr3;
+	unsigned int	pl_pt_pages;
+};
+
+int	pvboot_layout(uint64_t, unsigned int, const struct elf_image *,
+	    struct pv_layout *, char *, size_t);
+int	pvboot_build(uint8_t *, const struct elf_image *, struct pv_layout *,
+	    const char *, char *, size_t);
+uint64_t pvboot_xstack_top(unsigned int);
+uint64_t pvboot_tss(unsigned int);
+unsigned int pvboot_tss_limit(void);
+
+/* stats.c */
+struct stats_page {
+	uint8_t			*sp_base;
+	size_t			 sp_size;
+	struct xeno_stats_hdr	*sp_hdr;
+	struct xeno_stats_domain *sp_dom;
+};
+
+size_t	stats_size(unsigned int);
+int	stats_create(struct stats_page *, const char *, unsigned int);
+void	stats_destroy(struct stats_page *);
+struct xeno_stats_vcpu *stats_vcpu(const struct stats_page *, unsigned int);
+void	stats_write_begin(uint32_t *);
+void	stats_write_end(uint32_t *);
+int	stats_read_section(const void *, void *, size_t, unsigned int);
+int	stats_check(const uint8_t *, size_t, char *, size_t);
+int	stats_print(const uint8_t *, int, uint64_t);
+const char *stats_exit_name(unsigned int);
+const char *stats_hcall_name(unsigned int);
+
+/* vmm.c */
+struct vm;
+
+struct vcpu {
+	struct vm		*vc_vm;
+	unsigned int		 vc_id;
+	int			 vc_fd;		/* KVM vCPU fd, -1 when closed */
+	struct kvm_run		*vc_run;
+	pthread_t		 vc_thread;
+	int			 vc_thread_ok;
+	struct xeno_stats_vcpu	*vc_stats;
+	/* vCPU start request (XENO_HC_VCPU_START), under vm_lock */
+	int			 vc_started;
+	uint64_t		 vc_start_rip;
+	uint64_t		 vc_start_arg;
+	uint64_t		 vc_cpu_at;	/* when sv_cpu_ns was last refreshed */
+	int			 vc_epfd;	/* what XENO_HC_YIELD waits on */
+	int			 vc_stopping;	/* XENO_HC_VCPU_STOP was called */
+	/* the exit being handled, for the counters */
+	int			 vc_hc_nr;	/* hypercall number, -1 if none */
+	int			 vc_hc_err;	/* it failed */
+	uint64_t		 vc_blocked;	/* ns it spent blocked */
+};
+
+struct vm {
+	int			 vm_kvm;	/* /dev/kvm */
+	int			 vm_fd;
+	size_t			 vm_run_size;
+	uint8_t			*vm_map;	/* mapping with guard regions */
+	size_t			 vm_map_size;
+	uint8_t			*vm_mem;	/* guest memory, gpa 0 */
+	uint64_t		 vm_mem_size;
+	uint64_t		 vm_ga_lo;	/* guest buffers must lie in */
+	uint64_t		 vm_ga_hi;	/* [vm_ga_lo, vm_ga_hi) */
+	unsigned int		 vm_nvcpus;
+	struct vcpu		 vm_vcpu[XENO_PV_MAX_VCPUS];
+	struct pv_layout	 vm_layout;
+	uint64_t		 vm_entry;
+	uint64_t		 vm_base_ns;	/* guest monotonic 0 */
+	uint64_t		 vm_tsc_hz;
+	uint64_t		 vm_tsc_mul;	/* ns per tick, 32.32 */
+	int64_t			 vm_tsc_offset;	/* guest TSC - host TSC */
+	struct stats_page	 vm_stats;
+	int			 vm_console_fd;	/* -1: console discarded */
+	int			 vm_stop_fd;	/* eventfd, readable once ending */
+	pthread_mutex_t		 vm_lock;
+	pthread_cond_t		 vm_cond;
+	volatile int		 vm_ending;
+	int			 vm_exit_code;
+	unsigned int		 vm_vcpus_down;
+};
+
+int	vmm_create(struct vm *, const struct hv_config *, uint64_t);
+int	vmm_load_pv(struct vm *, const struct hv_config *, int *);
+int	vmm_run(struct vm *);
+void	vmm_destroy(struct vm *);
+void	*vmm_gpa(const struct vm *, uint64_t, uint64_t);
+uint64_t vmm_now_ns(void);
+uint64_t vmm_guest_ns(const struct vm *, uint64_t);
+uint64_t vmm_tsc_to_ns(const struct vm *, uint64_t);
+void	vmm_time_update(struct vm *);
+void	vmm_end(struct vm *, enum xeno_dom_end, int, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
+void	vmm_crash(struct vm *, unsigned int, unsigned int, uint64_t,
+	    uint64_t, uint64_t, const char *);
+void	vmm_console(struct vm *, const void *, size_t);
+
+/* vcpu.c */
+int	vcpu_init(struct vcpu *);
+void	*vcpu_main(void *);
+void	vcpu_kick(struct vcpu *);
+
+/* hcall.c */
+void	hcall_dispatch(struct vcpu *, unsigned int, uint32_t);
+
+#endif /* XEN_H */
