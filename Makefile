@@ -55,9 +55,9 @@ $(HV): $(BUILD)/obj/xen/main.o $(HV_LIB)
 	$(CC) $(XCFLAGS) $(HV_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(HV_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(XCFLAGS) -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< \
-	    $(HV_LIB) $(LDLIBS)
+	@mkdir -p $(@D) $(BUILD)/obj/tests
+	$(CC) $(XCFLAGS) -MF $(BUILD)/obj/tests/$*.d -Itests/unit \
+	    $(HV_LDFLAGS:-static=) -o $@ $< $(HV_LIB) $(LDLIBS)
 
 $(BUILD)/bench/boot: bench/boot/boot.c $(HV_LIB)
 	@mkdir -p $(@D)
@@ -97,4 +97,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

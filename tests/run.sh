@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
 export XENO_HV="$PWD/$BUILD/xeno-hv"
-export XENO_GUESTS="$PWD/$BUILD/guests"
+export XENO_GUESTS="${XENO_GUESTS:-$PWD/$BUILD/guests}"
 export XENO_ROOT="$PWD"
 LOGDIR="$BUILD/test-logs"
 rm -rf "$LOGDIR"; mkdir -p "$LOGDIR"
@@ -24,7 +24,7 @@ run_one() {
 		for w in $TESTS; do [[ $name == *$w* ]] && hit=1; done
 		[ $hit = 1 ] || return 0
 	fi
-	local log="$LOGDIR/$name.log" t0=$SECONDS rc
+	local log="$LOGDIR/${name//\//_}.log" t0=$SECONDS rc
 	timeout --kill-after=10 600 "$@" >"$log" 2>&1
 	rc=$?
 	local dt=$((SECONDS - t0))

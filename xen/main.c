@@ -55,7 +55,8 @@ cmd_run(int argc, char **argv, uint64_t start_ns)
 	char err[256];
 	int rc, code;
 
-	rc = opts_parse_run(argc, argv, &cfg, err, sizeof(err));
+	rc = opts_parse_run(argc, (const char *const *)argv, &cfg, err,
+	    sizeof(err));
 	if (rc == 1) {
 		usage(stdout);
 		return 0;

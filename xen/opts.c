@@ -189,8 +189,8 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
  * 1 if --help was asked for, or -1 with a message in err.
  */
 int
-opts_parse_run(int argc, char **argv, struct hv_config *cfg, char *err,
-    size_t errsz)
+opts_parse_run(int argc, const char *const *argv, struct hv_config *cfg,
+    char *err, size_t errsz)
 {
 	int i;
 	size_t k, n;

@@ -343,7 +343,7 @@ vcpu_main(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	if (vcpu_wait_start(vc) == -1)
-		goto out;
+		return NULL;	/* never started: stays offline */
 	t_in = vmm_now_ns();
 	if (vc->vc_id == 0)
 		vcpu_first_entry(vm, t_in);
@@ -401,7 +401,6 @@ vcpu_main(void *arg)
 		s->sv_run_since_ns = t_in;
 		stats_write_end(&s->sv_seq);
 	}
-out:
 	vcpu_set_state(vc, XENO_VCPU_STOPPED);
 	return NULL;
 }

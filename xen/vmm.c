@@ -110,6 +110,11 @@ vmm_open_kvm(struct vm *vm)
 		return vmm_fail(vm, HV_EXIT_UNAVAILABLE);
 	}
 	v = ioctl(vm->vm_kvm, KVM_GET_API_VERSION, 0);
+	if (v == -1) {
+		log_warn("/dev/kvm is not a usable KVM device "
+		    "(KVM_GET_API_VERSION)");
+		return vmm_fail(vm, HV_EXIT_UNAVAILABLE);
+	}
 	if (v != KVM_API_VERSION) {
 		log_warnx("/dev/kvm: API version %d, need %d", v,
 		    KVM_API_VERSION);

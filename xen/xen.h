@@ -59,7 +59,8 @@ struct hv_config {
 };
 
 int	opts_parse_size(const char *, uint64_t *);
-int	opts_parse_run(int, char **, struct hv_config *, char *, size_t);
+int	opts_parse_run(int, const char *const *, struct hv_config *, char *,
+	    size_t);
 
 /* elf.c */
 #define ELF_MAX_SEGS	16
