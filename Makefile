@@ -35,7 +35,8 @@ HV	:= $(BUILD)/xeno-hv
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native
+BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
+	      $(BUILD)/bench/native-hello
 
 .PHONY: all deps test test-asan test-valgrind bench demo clean format
 
@@ -67,6 +68,10 @@ $(BUILD)/bench/boot: bench/boot/boot.c $(HV_LIB)
 $(BUILD)/bench/burn-native: bench/boot/burn-native.c xen/guests/burn.h
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_OPT) $(WARN) -Ixen/guests -o $@ $<
+
+$(BUILD)/bench/native-hello: bench/boot/native-hello.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -o $@ $<
 
 deps:
 	@scripts/deps.sh

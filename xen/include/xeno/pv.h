@@ -88,7 +88,9 @@ struct xeno_pv_bootinfo {
  *	} while (tp->tp_seq != v);
  *	ns = tp_mono_ns + (((__uint128_t)(rdtsc() - tp_tsc) * tp_mul) >> 32)
  *
- * The TSC may be read at CPL 3 (CR4.TSD is clear).
+ * The TSC may be read at CPL 3 (CR4.TSD is clear); fence it (lfence) so
+ * it is not read before the page fields, and treat a TSC below tp_tsc
+ * (another vCPU's clock may lag slightly) as no time elapsed.
  */
 struct xeno_pv_time {
 	uint32_t	tp_seq;
@@ -103,7 +105,7 @@ struct xeno_pv_time {
 /*
  * Hypercalls.  A guest makes hypercall N with
  *
- *	outl %eax, $(XENO_PV_HC_PORT + N)
+ *	movw $(XENO_PV_HC_PORT + N), %dx ; outl %eax, %dx
  *
  * where %eax is the guest-physical address of the hypercall's argument
  * block (or 0 for hypercalls that take none).  The block must lie wholly
@@ -113,15 +115,22 @@ struct xeno_pv_time {
  * on failure.  Pointers inside a block are 64-bit guest addresses and are
  * checked against guest memory before use.
  *
+ * The system area is never valid, for blocks or for pointers inside them.
  * If the block address itself is invalid, xeno-hv cannot write a result;
  * the hypercall has no effect, is counted as an error, and xeno-hv sets %rax
- * to XENO_EFAULT (negative) so a guest can see it.  Unknown hypercall numbers
- * return XENO_ENOSYS.  An `in` from a hypercall port reads all ones and
+ * to -XENO_EFAULT so a guest can see it.  An unknown hypercall number gets
+ * -XENO_ENOSYS in the result word of its (valid) block.  An `in` from a hypercall port reads all ones and
  * counts as an error.
  */
 #define XENO_PV_HC_PORT		0x500
 #define XENO_PV_HC_MAX		64	/* ports 0x500..0x53f */
 #define XENO_PV_EXC_PORT	0x5ff	/* used by xeno-hv's own exception stubs */
+/*
+ * Exceptions: the IDT's 32 gates lead to xeno-hv's stubs, which report the
+ * vector, error code and RIP; the domain ends ("crashed").  Gates 3 (int3)
+ * and 4 (into) have DPL 3 so those instructions give #BP/#OF; `int N` for
+ * any other N gives #GP.
+ */
 #define XENO_PV_DOORBELL_PORT	0x600	/* + queue index: see XENO_HC_QUEUE_SETUP */
 #define XENO_PV_DOORBELL_MAX	256	/* ports 0x600..0x6ff */
 
@@ -206,7 +215,8 @@ struct xeno_hc_booted {
 /*
  * XENO_HC_VCPU_START: start an offline vCPU at rip with %rdi = arg,
  * %rsi = vcpu and %rsp = bootinfo stack_top[vcpu].  vCPUs other than 0 are
- * offline at boot.  XENO_EBUSY if it is already running.
+ * offline at boot.  XENO_EBUSY if it has been started before: a vCPU that
+ * stopped (XENO_HC_VCPU_STOP) stays stopped.
  */
 struct xeno_hc_vcpu_start {
 	int64_t		ret;
@@ -247,7 +257,7 @@ struct xeno_hc_device_info {
  * ring of `size` entries (power of two, <= queue_max) at the three guest
  * addresses (descriptor table, available ring, used ring).  The result is
  * the global queue number q: the guest rings the queue's doorbell with
- * `outl %eax, $(XENO_PV_DOORBELL_PORT + q)` (any value), and XENO_HC_YIELD
+ * `outl %eax, %dx` to port XENO_PV_DOORBELL_PORT + q (any value), and XENO_HC_YIELD
  * reports bit q in `ready` when q has used buffers to collect.
  */
 struct xeno_hc_queue_setup {
