@@ -17,10 +17,16 @@ XCFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ixen/include -Ixen \
 	   -MMD -MP
 LDLIBS	:= -lpthread
 
-# xeno-hv is static: small, quick to exec, and copyable into test hosts.
+# xeno-hv is static and built against musl: about 100 KB of code, so a
+# domain costs ~0.2 MiB of RSS instead of ~1 MiB with static glibc, starts
+# faster, and copies into test hosts as one file.  The unit tests, the
+# benchmarks and the sanitizer build link the same sources with glibc.
+HV_CC	:= musl-gcc
+HV_INC	:= $(BUILD)/musl-include
 ifeq ($(SAN),1)
 XCFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
+HV_CC	:= $(CC)
 HV_LDFLAGS := -fsanitize=address,undefined
 else
 HV_LDFLAGS := -static
@@ -29,6 +35,7 @@ endif
 HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
 	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c
 HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
+HV_BIN_OBJS := $(HV_SRCS:%.c=$(BUILD)/hvobj/%.o) $(BUILD)/hvobj/xen/main.o
 HV_LIB	:= $(BUILD)/libxenohv.a
 HV	:= $(BUILD)/xeno-hv
 
@@ -52,8 +59,20 @@ $(HV_LIB): $(HV_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(HV): $(BUILD)/obj/xen/main.o $(HV_LIB)
-	$(CC) $(XCFLAGS) $(HV_LDFLAGS) -o $@ $^ $(LDLIBS)
+# musl has no kernel headers of its own: lend it the system's linux/ and asm/.
+$(HV_INC)/.stamp:
+	@mkdir -p $(@D)
+	ln -sfn /usr/include/linux $(@D)/linux
+	ln -sfn /usr/include/asm-generic $(@D)/asm-generic
+	ln -sfn /usr/include/$(shell $(CC) -dumpmachine)/asm $(@D)/asm
+	@touch $@
+
+$(BUILD)/hvobj/%.o: %.c $(HV_INC)/.stamp
+	@mkdir -p $(@D)
+	$(HV_CC) $(XCFLAGS) -idirafter $(HV_INC) -c -o $@ $<
+
+$(HV): $(HV_BIN_OBJS)
+	$(HV_CC) $(XCFLAGS) $(HV_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(HV_LIB)
 	@mkdir -p $(@D) $(BUILD)/obj/tests

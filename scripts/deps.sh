@@ -7,6 +7,7 @@ PKGS="
 build-essential
 libc6-dev
 make
+musl-tools
 clang
 llvm
 libclang-rt-14-dev

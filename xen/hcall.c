@@ -6,6 +6,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #include <linux/kvm.h>
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xen.h"
 #include "xeno/log.h"
@@ -95,6 +97,17 @@ hc_clock(struct vcpu *vc, uint32_t gpa)
 	hc_put(vc, gpa, &b, sizeof(b));
 }
 
+/*
+ * epoll_wait with a nanosecond timeout.  Called through syscall(2) because
+ * not every C library we build with (musl 1.2.3) wraps epoll_pwait2 yet.
+ */
+static int
+hc_epoll_wait(int epfd, struct epoll_event *evs, int n,
+    const struct timespec *ts)
+{
+	return (int)syscall(SYS_epoll_pwait2, epfd, evs, n, ts, NULL, 0);
+}
+
 static void
 hc_vcpu_state(struct vcpu *vc, uint32_t state, uint64_t blocked)
 {
@@ -137,8 +150,7 @@ hc_yield(struct vcpu *vc, uint32_t gpa)
 		}
 		hc_vcpu_state(vc, XENO_VCPU_BLOCKED, 0);
 		do
-			n = epoll_pwait2(vc->vc_epfd, evs, HC_EVENTS, tsp,
-			    NULL);
+			n = hc_epoll_wait(vc->vc_epfd, evs, HC_EVENTS, tsp);
 		while (n == -1 && errno == EINTR &&
 		    !__atomic_load_n(&vm->vm_ending, __ATOMIC_ACQUIRE));
 		for (i = 0; i < n; i++)

@@ -63,17 +63,25 @@ pct(uint64_t *v, size_t n, unsigned int p)
 	return v[(n - 1) * p / 100];
 }
 
-/* Spawn argv with stdout to `out` (or /dev/null), stderr kept. */
+/*
+ * Spawn argv with stdout to `out` (or /dev/null).  Stderr goes to a log in
+ * the temporary directory: hundreds of domains destroyed on purpose would
+ * otherwise drown the figures.
+ */
 static pid_t
 spawn(char *const argv[], const char *out)
 {
 	posix_spawn_file_actions_t fa;
+	char log[512];
 	pid_t pid;
 	int rc;
 
+	snprintf(log, sizeof(log), "%s/stderr.log", tmpdir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
 	    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, log,
+	    O_WRONLY | O_CREAT | O_APPEND, 0644);
 	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
@@ -93,9 +101,12 @@ wait_ok(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The domain section of a counters file; -1 if unreadable. */
+/*
+ * The domain section of a counters file written by process `pid` (any
+ * writer if 0); -1 if unreadable or not (yet) that process's.
+ */
 static int
-read_dom(const char *path, struct xeno_stats_domain *d)
+read_dom(const char *path, pid_t pid, struct xeno_stats_domain *d)
 {
 	struct stat st;
 	char err[128];
@@ -114,7 +125,8 @@ read_dom(const char *path, struct xeno_stats_domain *d)
 	if (p == MAP_FAILED)
 		return -1;
 	if (stats_check(p, (size_t)st.st_size, err, sizeof(err)) == 0 &&
-	    stats_read_section((uint8_t *)p +
+	    (pid == 0 || ((struct xeno_stats_hdr *)p)->sh_pid ==
+	    (uint32_t)pid) && stats_read_section((uint8_t *)p +
 	    ((struct xeno_stats_hdr *)p)->sh_domain_off, d, sizeof(*d),
 	    100000) == 0)
 		rc = 0;
@@ -158,7 +170,7 @@ bench_boot(int n)
 		uint64_t t0 = now_ns(), t1;
 		pid_t pid = spawn(argv, NULL);
 
-		if (pid == -1 || wait_ok(pid) != 0 || read_dom(stats, &d) ||
+		if (pid == -1 || wait_ok(pid) != 0 || read_dom(stats, pid, &d) ||
 		    d.sd_first_insn_ns < t0) {
 			bad++;
 			continue;
@@ -315,7 +327,7 @@ proc_kib(pid_t pid, const char *file, const char *key)
  * booted; their pids are in pids[].
  */
 static int
-start_idle(pid_t *pids, int max, const char *mem)
+start_idle(pid_t *pids, int max, const char *mem, const char *tag)
 {
 	char img[512], stats[512];
 	struct xeno_stats_domain d;
@@ -328,7 +340,7 @@ start_idle(pid_t *pids, int max, const char *mem)
 		    (char *)"none", (char *)"--args", (char *)"sleep_ms=600000",
 		    (char *)"--stats", stats, NULL };
 
-		snprintf(stats, sizeof(stats), "%s/idle%d.stats", tmpdir, i);
+		snprintf(stats, sizeof(stats), "%s/%s%d.stats", tmpdir, tag, i);
 		pids[i] = spawn(argv, NULL);
 		if (pids[i] == -1) {
 			printf("   domain %d: spawn failed: %s\n", i + 1,
@@ -336,7 +348,8 @@ start_idle(pid_t *pids, int max, const char *mem)
 			return i;
 		}
 		for (k = 0; k < 5000; k++) {
-			if (read_dom(stats, &d) == 0 && (d.sd_boot_done_ns ||
+			if (read_dom(stats, pids[i], &d) == 0 &&
+			    (d.sd_boot_done_ns ||
 			    d.sd_state == XENO_DOM_SHUTDOWN))
 				break;
 			usleep(1000);
@@ -374,7 +387,7 @@ bench_memory(int n)
 
 	sync();
 	avail0 = meminfo("MemAvailable");
-	up = start_idle(pids, n, "16M");
+	up = start_idle(pids, n, "16M", "mem");
 	avail1 = meminfo("MemAvailable");
 	for (i = 0; i < up; i++) {
 		rss += proc_kib(pids[i], "status", "VmRSS");
@@ -409,7 +422,7 @@ bench_density(int max)
 	uint64_t t0 = now_ns(), avail0 = meminfo("MemAvailable");
 	int up, bad;
 
-	up = start_idle(pids, max, "4M");
+	up = start_idle(pids, max, "4M", "dense");
 	printf("\n5. Density: idle hello domains (4 MiB) running at once\n");
 	printf("   %d of %d started and booted in %.1f s; host memory used "
 	    "%.0f MiB\n", up, max, (now_ns() - t0) / 1e9,
