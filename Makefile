@@ -28,6 +28,10 @@ XCFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 HV_CC	:= $(CC)
 HV_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(VG),1)
+# valgrind sees every allocation only through a dynamic libc it can wrap
+HV_CC	:= $(CC)
+HV_LDFLAGS :=
 else
 HV_LDFLAGS := -static
 endif
@@ -104,8 +108,8 @@ test-asan: deps
 	BUILD=build/asan XENO_SAN=1 tests/run.sh
 
 test-valgrind: deps
-	$(MAKE) all
-	BUILD=$(BUILD) XENO_VALGRIND=1 tests/run.sh
+	$(MAKE) BUILD=build/valgrind VG=1 all
+	BUILD=build/valgrind XENO_VALGRIND=1 tests/run.sh
 
 bench: deps
 	$(MAKE) all

@@ -351,7 +351,8 @@ stats_print(const uint8_t *base, int json, uint64_t now)
 	struct xeno_stats_hdr h;
 	struct xeno_stats_domain d = { 0 };
 	struct xeno_stats_vcpu *v;
-	uint64_t run = 0, cpu = 0, exits = 0, hcalls = 0, herr = 0, up;
+	uint64_t run = 0, cpu = 0, live = 0, exits = 0, hcalls = 0, herr = 0;
+	uint64_t up;
 	unsigned int i, r;
 
 	memcpy(&h, base, sizeof(h));
@@ -370,6 +371,12 @@ stats_print(const uint8_t *base, int json, uint64_t now)
 		}
 		run += stats_run_ns(&v[i], now);
 		cpu += v[i].sv_cpu_ns;
+		/*
+		 * Thread CPU time is sampled at exits; a guest that has not
+		 * exited for a while has used at least its guest time.
+		 */
+		live += v[i].sv_cpu_ns > stats_run_ns(&v[i], now) ?
+		    v[i].sv_cpu_ns : stats_run_ns(&v[i], now);
 		exits += v[i].sv_exits;
 		hcalls += v[i].sv_hcalls;
 		herr += v[i].sv_hcall_errors;
@@ -456,8 +463,8 @@ stats_print(const uint8_t *base, int json, uint64_t now)
 	    "HCALLS", "BOOT(us)");
 	printf("%-16.16s %-8s %8.3f %8.3f %6.1f %7" PRIu64 " %5u %9" PRIu64
 	    " %9" PRIu64 " %9.1f\n", h.sh_name, stats_state_name(d.sd_state),
-	    stats_sec(up), stats_sec(cpu),
-	    up ? 100.0 * (double)cpu / (double)up : 0.0, h.sh_mem_bytes >> 20,
+	    stats_sec(up), stats_sec(live),
+	    up ? 100.0 * (double)live / (double)up : 0.0, h.sh_mem_bytes >> 20,
 	    h.sh_nr_vcpus, exits, hcalls,
 	    (double)stats_since(d.sd_first_insn_ns, h.sh_start_ns) / 1e3);
 	for (i = 0; i < h.sh_nr_vcpus; i++)
