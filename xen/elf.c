@@ -6,23 +6,14 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "xen.h"
+#include "xeno/log.h"
 
-static int
-elf_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	errno = ENOEXEC;
-	return -1;
-}
+/* Every error of this file: message in (err, errsz), errno ENOEXEC. */
+#define ELF_ERR(...)	err_set(err, errsz, ENOEXEC, __VA_ARGS__)
 
 /*
  * Check the image in buf[0..len) and describe its loadable segments in
@@ -40,36 +31,36 @@ elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 
 	memset(img, 0, sizeof(*img));
 	if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0)
-		return elf_err(err, errsz, "not an ELF file (no \\177ELF "
+		return ELF_ERR("not an ELF file (no \\177ELF "
 		    "magic at offset 0)");
 	if (buf[EI_CLASS] != ELFCLASS64)
-		return elf_err(err, errsz, "not an ELF64 image (class %u; "
+		return ELF_ERR("not an ELF64 image (class %u; "
 		    "PV guests are 64-bit)", buf[EI_CLASS]);
 	if (len < sizeof(eh))
-		return elf_err(err, errsz, "truncated ELF header (%zu of %zu "
+		return ELF_ERR("truncated ELF header (%zu of %zu "
 		    "bytes)", len, sizeof(eh));
 	memcpy(&eh, buf, sizeof(eh));
 	if (buf[EI_DATA] != ELFDATA2LSB)
-		return elf_err(err, errsz, "not a little-endian image");
+		return ELF_ERR("not a little-endian image");
 	if (buf[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT)
-		return elf_err(err, errsz, "unknown ELF version %u",
+		return ELF_ERR("unknown ELF version %u",
 		    eh.e_version);
 	if (eh.e_machine != EM_X86_64)
-		return elf_err(err, errsz, "not an x86-64 image (machine %u)",
+		return ELF_ERR("not an x86-64 image (machine %u)",
 		    eh.e_machine);
 	if (eh.e_type != ET_EXEC)
-		return elf_err(err, errsz, "not a static executable (ELF type "
+		return ELF_ERR("not a static executable (ELF type "
 		    "%u; PV guests are linked with -static -no-pie)",
 		    eh.e_type);
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return elf_err(err, errsz, "bad program header size %u "
+		return ELF_ERR("bad program header size %u "
 		    "(expected %zu)", eh.e_phentsize, sizeof(Elf64_Phdr));
 	if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
-		return elf_err(err, errsz, "no program headers");
+		return ELF_ERR("no program headers");
 	if (__builtin_mul_overflow((uint64_t)eh.e_phnum, sizeof(Elf64_Phdr),
 	    &phend) || __builtin_add_overflow(phend, eh.e_phoff, &phend) ||
 	    phend > len)
-		return elf_err(err, errsz, "program headers (%u at offset "
+		return ELF_ERR("program headers (%u at offset "
 		    "%llu) lie outside the %zu-byte file (truncated image?)",
 		    eh.e_phnum, (unsigned long long)eh.e_phoff, len);
 
@@ -81,41 +72,41 @@ elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 		memcpy(&ph, buf + eh.e_phoff + (uint64_t)i * sizeof(ph),
 		    sizeof(ph));
 		if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
-			return elf_err(err, errsz, "dynamically linked image "
+			return ELF_ERR("dynamically linked image "
 			    "(program header %d); link with -static", i);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (img->ei_nseg == ELF_MAX_SEGS)
-			return elf_err(err, errsz, "more than %d loadable "
+			return ELF_ERR("more than %d loadable "
 			    "segments", ELF_MAX_SEGS);
 		if (ph.p_filesz > ph.p_memsz)
-			return elf_err(err, errsz, "segment %d has more file "
+			return ELF_ERR("segment %d has more file "
 			    "bytes (%llu) than memory bytes (%llu)", i,
 			    (unsigned long long)ph.p_filesz,
 			    (unsigned long long)ph.p_memsz);
 		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &end) ||
 		    end > len)
-			return elf_err(err, errsz, "segment %d file data "
+			return ELF_ERR("segment %d file data "
 			    "[%llu, +%llu) lies outside the %zu-byte file "
 			    "(truncated image?)", i,
 			    (unsigned long long)ph.p_offset,
 			    (unsigned long long)ph.p_filesz, len);
 		if (__builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end))
-			return elf_err(err, errsz, "segment %d wraps around "
+			return ELF_ERR("segment %d wraps around "
 			    "the address space", i);
 		if (ph.p_paddr < lo)
-			return elf_err(err, errsz, "segment %d at 0x%llx is "
+			return ELF_ERR("segment %d at 0x%llx is "
 			    "below the lowest load address 0x%llx", i,
 			    (unsigned long long)ph.p_paddr,
 			    (unsigned long long)lo);
 		if (end > hi)
-			return elf_err(err, errsz, "segment %d "
+			return ELF_ERR("segment %d "
 			    "[0x%llx-0x%llx) does not fit in guest memory "
 			    "(ends at 0x%llx; give more --mem)", i,
 			    (unsigned long long)ph.p_paddr,
 			    (unsigned long long)end, (unsigned long long)hi);
 		if (ph.p_vaddr != ph.p_paddr)
-			return elf_err(err, errsz, "segment %d virtual "
+			return ELF_ERR("segment %d virtual "
 			    "address 0x%llx differs from its physical address "
 			    "0x%llx (PV guests are identity mapped)", i,
 			    (unsigned long long)ph.p_vaddr,
@@ -125,7 +116,7 @@ elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 
 			if (ph.p_paddr < o->es_vaddr + o->es_memsz &&
 			    o->es_vaddr < end)
-				return elf_err(err, errsz, "segment %d "
+				return ELF_ERR("segment %d "
 				    "[0x%llx-0x%llx) overlaps an earlier "
 				    "segment [0x%llx-0x%llx)", i,
 				    (unsigned long long)ph.p_paddr,
@@ -149,9 +140,9 @@ elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 			entry_ok = 1;
 	}
 	if (img->ei_nseg == 0)
-		return elf_err(err, errsz, "no loadable segments");
+		return ELF_ERR("no loadable segments");
 	if (!entry_ok)
-		return elf_err(err, errsz, "entry point 0x%llx is not inside "
+		return ELF_ERR("entry point 0x%llx is not inside "
 		    "an executable segment", (unsigned long long)eh.e_entry);
 	return 0;
 }

@@ -4,24 +4,15 @@
  * that says what was wrong and what is accepted.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xen.h"
+#include "xeno/log.h"
 
-static int
-opts_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
+/* Every error of this file: message in (err, errsz), errno EINVAL. */
+#define OPTS_ERR(...)	err_set(err, errsz, EINVAL, __VA_ARGS__)
 
 /*
  * A size: a decimal number with an optional binary suffix K, M, G or T
@@ -133,24 +124,24 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
 	switch (id) {
 	case OPT_IMAGE:
 		if (*val == '\0')
-			return opts_err(err, errsz, "--image needs a path");
+			return OPTS_ERR("--image needs a path");
 		cfg->hc_image = val;
 		break;
 	case OPT_MEM:
 		if (opts_parse_size(val, &cfg->hc_mem) == -1)
-			return opts_err(err, errsz, "--mem '%s' is not a size "
+			return OPTS_ERR("--mem '%s' is not a size "
 			    "(use e.g. 16M, 512MiB, 1G; a bare number is MiB)",
 			    val);
 		break;
 	case OPT_VCPUS:
 		if (opts_parse_uint(val, 1, XENO_PV_MAX_VCPUS,
 		    &cfg->hc_vcpus) == -1)
-			return opts_err(err, errsz, "--vcpus '%s' is not a "
+			return OPTS_ERR("--vcpus '%s' is not a "
 			    "number from 1 to %d", val, XENO_PV_MAX_VCPUS);
 		break;
 	case OPT_ARGS:
 		if (strlen(val) >= XENO_PV_CMDLINE_MAX)
-			return opts_err(err, errsz, "--args is %zu bytes, "
+			return OPTS_ERR("--args is %zu bytes, "
 			    "longer than the %d the boot page holds",
 			    strlen(val), XENO_PV_CMDLINE_MAX - 1);
 		cfg->hc_args = val;
@@ -164,22 +155,22 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
 			cfg->hc_console = HV_CONSOLE_FILE;
 			cfg->hc_console_path = val + 5;
 		} else
-			return opts_err(err, errsz, "--console '%s' is not "
+			return OPTS_ERR("--console '%s' is not "
 			    "one of stdio, none, file:PATH", val);
 		break;
 	case OPT_STATS:
 		if (*val == '\0')
-			return opts_err(err, errsz, "--stats needs a path");
+			return OPTS_ERR("--stats needs a path");
 		cfg->hc_stats = val;
 		break;
 	case OPT_NAME:
 		if (*val == '\0' || strlen(val) >= XENO_STATS_NAME_MAX)
-			return opts_err(err, errsz, "--name must be 1 to %d "
+			return OPTS_ERR("--name must be 1 to %d "
 			    "characters", XENO_STATS_NAME_MAX - 1);
 		cfg->hc_name = val;
 		break;
 	default:
-		return opts_err(err, errsz, "internal: option %s", name);
+		return OPTS_ERR("internal: option %s", name);
 	}
 	return 0;
 }
@@ -207,7 +198,7 @@ opts_parse_run(int argc, const char *const *argv, struct hv_config *cfg,
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 			return 1;
 		if (strncmp(arg, "--", 2) != 0)
-			return opts_err(err, errsz, "unexpected argument '%s' "
+			return OPTS_ERR("unexpected argument '%s' "
 			    "(options start with --; see xeno-hv run --help)",
 			    arg);
 		arg += 2;
@@ -219,34 +210,34 @@ opts_parse_run(int argc, const char *const *argv, struct hv_config *cfg,
 			    strncmp(opts_table[k].name, arg, n) == 0)
 				break;
 		if (k == sizeof(opts_table) / sizeof(opts_table[0]))
-			return opts_err(err, errsz, "unknown option '--%.*s' "
+			return OPTS_ERR("unknown option '--%.*s' "
 			    "(see xeno-hv run --help)", (int)n, arg);
 		if (eq != NULL)
 			val = eq + 1;
 		else if (i + 1 < argc)
 			val = argv[++i];
 		else
-			return opts_err(err, errsz, "option '--%s' needs a "
+			return OPTS_ERR("option '--%s' needs a "
 			    "value", opts_table[k].name);
 		if (opts_set(cfg, opts_table[k].id, opts_table[k].name, val,
 		    err, errsz) == -1)
 			return -1;
 	}
 	if (cfg->hc_image == NULL)
-		return opts_err(err, errsz, "no guest image: give --image "
+		return OPTS_ERR("no guest image: give --image "
 		    "PATH (an ELF64 PV guest)");
 	if (cfg->hc_mem < XENO_PV_MEM_MIN)
-		return opts_err(err, errsz, "--mem %llu KiB is too small: a "
+		return OPTS_ERR("--mem %llu KiB is too small: a "
 		    "PV domain needs at least %llu MiB",
 		    (unsigned long long)(cfg->hc_mem >> 10),
 		    (unsigned long long)(XENO_PV_MEM_MIN >> 20));
 	if (cfg->hc_mem > XENO_PV_MEM_MAX)
-		return opts_err(err, errsz, "--mem %llu MiB is too large: PV "
+		return OPTS_ERR("--mem %llu MiB is too large: PV "
 		    "domains have at most %llu MiB",
 		    (unsigned long long)(cfg->hc_mem >> 20),
 		    (unsigned long long)(XENO_PV_MEM_MAX >> 20));
 	if (cfg->hc_mem % XENO_PV_PAGE_SIZE != 0)
-		return opts_err(err, errsz, "--mem must be a whole number of "
+		return OPTS_ERR("--mem must be a whole number of "
 		    "4 KiB pages");
 	return 0;
 }

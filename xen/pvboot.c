@@ -7,11 +7,14 @@
  * and RIP.  Pure: builds into a memory buffer.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "xen.h"
+#include "xeno/log.h"
+
+/* Every error of this file: message in (err, errsz), errno EINVAL. */
+#define PV_ERR(...)	err_set(err, errsz, EINVAL, __VA_ARGS__)
 
 #define PV_PAGE		XENO_PV_PAGE_SIZE
 #define PV_NR_VECTORS	32
@@ -25,18 +28,6 @@ static uint64_t
 pv_page_up(uint64_t x)
 {
 	return (x + PV_PAGE - 1) & ~(PV_PAGE - 1);
-}
-
-static int
-pv_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
 }
 
 uint64_t
@@ -72,12 +63,12 @@ pvboot_layout(uint64_t mem, unsigned int vcpus, const struct elf_image *img,
 
 	memset(pl, 0, sizeof(*pl));
 	if (vcpus == 0 || vcpus > XENO_PV_MAX_VCPUS)
-		return pv_err(err, errsz, "%u vCPUs: a PV domain has 1 to %d",
+		return PV_ERR("%u vCPUs: a PV domain has 1 to %d",
 		    vcpus, XENO_PV_MAX_VCPUS);
 	stacks = per * vcpus;
 	if (mem < XENO_PV_IMAGE_MIN + stacks + PV_HEAP_MIN ||
 	    mem % PV_PAGE != 0)
-		return pv_err(err, errsz, "%llu KiB of memory is too small "
+		return PV_ERR("%llu KiB of memory is too small "
 		    "for %u vCPU stacks of %llu KiB and the image",
 		    (unsigned long long)(mem >> 10), vcpus,
 		    (unsigned long long)(XENO_PV_STACK_SIZE >> 10));
@@ -90,7 +81,7 @@ pvboot_layout(uint64_t mem, unsigned int vcpus, const struct elf_image *img,
 	if (img != NULL) {
 		pl->pl_heap_start = pv_page_up(img->ei_hi);
 		if (pl->pl_heap_start + PV_HEAP_MIN > pl->pl_heap_end)
-			return pv_err(err, errsz, "%llu KiB of memory is too "
+			return PV_ERR("%llu KiB of memory is too "
 			    "small: the image ends at 0x%llx and the stacks "
 			    "start at 0x%llx, leaving less than %llu KiB of "
 			    "heap", (unsigned long long)(mem >> 10),
@@ -259,7 +250,7 @@ pvboot_build(uint8_t *mem, const struct elf_image *img, struct pv_layout *pl,
 	    -1)
 		return -1;
 	if (n >= XENO_PV_CMDLINE_MAX)
-		return pv_err(err, errsz, "guest arguments are %zu bytes, "
+		return PV_ERR("guest arguments are %zu bytes, "
 		    "more than %d", n, XENO_PV_CMDLINE_MAX - 1);
 
 	pv_build_gdt(mem, pl->pl_vcpus);
@@ -302,7 +293,7 @@ pvboot_build(uint8_t *mem, const struct elf_image *img, struct pv_layout *pl,
 	pl->pl_pt_pages = pb.pb_pages;
 	return 0;
 pterr:
-	return pv_err(err, errsz, "cannot build page tables: %s",
+	return PV_ERR("cannot build page tables: %s",
 	    errno == ENOSPC ? "out of page-table pages" :
 	    errno == EEXIST ? "image overlaps another region" :
 	    "range outside guest memory");

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,10 @@
 #include <unistd.h>
 
 #include "xen.h"
+#include "xeno/log.h"
+
+/* Every error of this file: message in (err, errsz), errno EINVAL. */
+#define STATS_ERR(...)	err_set(err, errsz, EINVAL, __VA_ARGS__)
 
 #define STATS_ALIGN	64
 
@@ -163,18 +166,6 @@ stats_read_section(const void *src, void *dst, size_t len,
 	return -1;
 }
 
-static int
-stats_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
-
 /* Validate a counters file image before reading anything it points to. */
 int
 stats_check(const uint8_t *base, size_t size, char *err, size_t errsz)
@@ -183,18 +174,18 @@ stats_check(const uint8_t *base, size_t size, char *err, size_t errsz)
 	uint64_t vend;
 
 	if (size < sizeof(h))
-		return stats_err(err, errsz, "file is %zu bytes, too small "
+		return STATS_ERR("file is %zu bytes, too small "
 		    "for a counters header", size);
 	memcpy(&h, base, sizeof(h));
 	if (h.sh_magic != XENO_STATS_MAGIC)
-		return stats_err(err, errsz, "not a xeno-hv counters file "
+		return STATS_ERR("not a xeno-hv counters file "
 		    "(bad magic)");
 	if (h.sh_version != XENO_STATS_VERSION)
-		return stats_err(err, errsz, "counters file version %u, this "
+		return STATS_ERR("counters file version %u, this "
 		    "reader knows version %d", h.sh_version,
 		    XENO_STATS_VERSION);
 	if (h.sh_size != size)
-		return stats_err(err, errsz, "header says %u bytes but the "
+		return STATS_ERR("header says %u bytes but the "
 		    "file has %zu", h.sh_size, size);
 	if (h.sh_nr_vcpus == 0 || h.sh_nr_vcpus > XENO_STATS_MAX_VCPUS ||
 	    h.sh_vcpu_size < sizeof(struct xeno_stats_vcpu) ||
@@ -202,11 +193,11 @@ stats_check(const uint8_t *base, size_t size, char *err, size_t errsz)
 	    h.sh_vcpu_size % 8 != 0 ||
 	    (uint64_t)h.sh_domain_off + sizeof(struct xeno_stats_domain) >
 	    size)
-		return stats_err(err, errsz, "corrupt counters header");
+		return STATS_ERR("corrupt counters header");
 	vend = (uint64_t)h.sh_vcpu_off +
 	    (uint64_t)h.sh_nr_vcpus * h.sh_vcpu_size;
 	if (vend > size || (uint64_t)h.sh_dev_off + h.sh_dev_size > size)
-		return stats_err(err, errsz, "corrupt counters header "
+		return STATS_ERR("corrupt counters header "
 		    "(sections outside the file)");
 	return 0;
 }

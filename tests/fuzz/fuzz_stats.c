@@ -12,12 +12,15 @@
  *  - stats_check returns 0, or -1 with a message;
  *  - an accepted file's sections all lie inside it (restated here from the
  *    header, independently of stats_check);
- *  - stats_print on an accepted file returns -1 exactly when a section's
- *    seqlock word is odd (a writer died mid-update), 0 otherwise.
+ *  - stats_print on an accepted file (seqlock words even) returns 0.
  *
- * A section whose seqlock word is odd makes stats_print spin for its full
- * retry budget (a million reads); that path is kept, since it is the one
- * a crashed writer leaves behind, but it costs a few ms per such input.
+ * The driver makes every seqlock word even before stats_print.  An odd one
+ * (a writer that died mid-update) makes stats_print spin through its retry
+ * budget, a million reads, some ms per input: the fuzzer found those
+ * inputs' rare coverage and then spent 80% of its time in the loop, even
+ * when they were gated behind a header bit.  What that leaves unfuzzed is
+ * stats_read_section's EAGAIN (tests/unit/test_stats.c checks it) and the
+ * two `return -1`s of stats_print after it (the second frees v).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -50,13 +53,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int
-fuzz_seq_odd(const uint8_t *buf, uint64_t off)
+static void
+fuzz_seq_even(uint8_t *buf, uint64_t off)
 {
 	uint32_t seq;
 
 	memcpy(&seq, buf + off, sizeof(seq));
-	return seq & 1;
+	seq &= ~1U;
+	memcpy(buf + off, &seq, sizeof(seq));
 }
 
 int
@@ -65,9 +69,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct xeno_stats_hdr h;
 	char err[256];
 	uint8_t *buf;
-	uint64_t now, end;
+	uint64_t now;
 	unsigned int i;
-	int json, rc, odd;
+	int json;
 
 	buf = malloc(size ? size : 1);
 	if (buf == NULL)
@@ -88,23 +92,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    h.sh_vcpu_size % 8 == 0);
 	CHECK((uint64_t)h.sh_domain_off + sizeof(struct xeno_stats_domain) <=
 	    size);
-	odd = fuzz_seq_odd(buf, h.sh_domain_off);
+	/*
+	 * Seqlock words sit at offset 0 of 8-aligned sections, so two are
+	 * the same word or disjoint: clearing bit 0 of each makes all even.
+	 */
+	fuzz_seq_even(buf, h.sh_domain_off);
 	for (i = 0; i < h.sh_nr_vcpus; i++) {
 		uint64_t off = (uint64_t)h.sh_vcpu_off +
 		    (uint64_t)i * h.sh_vcpu_size;
 
-		end = off + sizeof(struct xeno_stats_vcpu);
-		CHECK(end <= size);
-		odd |= fuzz_seq_odd(buf, off);
+		CHECK(off + sizeof(struct xeno_stats_vcpu) <= size);
+		fuzz_seq_even(buf, off);
 	}
 	CHECK((uint64_t)h.sh_dev_off + h.sh_dev_size <= size);
+	/* A vCPU section at offset 8 has sh_version as its seqlock word. */
+	if (stats_check(buf, size, err, sizeof(err)) == -1)
+		goto out;
 
 	now = h.sh_start_ns + ((uint64_t)h.sh_pad << 24);
-	/* Only one format when the retry loop will run: it is the slow part. */
-	for (json = odd ? h.sh_pad & 1 : 0; json <= 1; json += odd ? 2 : 1) {
-		rc = stats_print(buf, json, now);
-		CHECK(rc == (odd ? -1 : 0));
-	}
+	for (json = 0; json <= 1; json++)
+		CHECK(stats_print(buf, json, now) == 0);
 out:
 	free(buf);
 	return 0;

@@ -3,7 +3,7 @@
 # bounded time: fails if any of them finds a crash, a sanitizer report, a
 # leak, a timeout or a broken invariant, and shows the input that did it.
 #
-#   FUZZ_SECONDS=N   seconds per fuzzer (default 15); the four run at once
+#   FUZZ_SECONDS=N   seconds per fuzzer (default 15); up to nproc at once
 #   FUZZ_TIMEOUT=N   seconds one input may take (default 25)
 #
 # Builds nothing: `make fuzz-build` (part of `make all`) puts the drivers in
@@ -30,9 +30,21 @@ fi
 [ ${#missing[@]} = 0 ] ||
     fail "only some fuzzers are built; missing in $FUZZ_DIR: ${missing[*]}"
 
-# The four in parallel: the test takes about FUZZ_SECONDS, not four times it.
-declare -A pid
+# As many at once as there are CPUs: the test takes FUZZ_SECONDS on a
+# 4-CPU host, and each fuzzer still gets a whole CPU on a smaller one.
+declare -A pid status
+jobs=$(nproc 2>/dev/null || echo 1)
+running=()
+reap() {
+	local r
+	for r in "${running[@]}"; do
+		wait "${pid[$r]}"
+		status[$r]=$?
+	done
+	running=()
+}
 for n in $NAMES; do
+	[ ${#running[@]} -lt "$jobs" ] || reap
 	mkdir -p "$T/corpus/$n" "$T/art/$n"
 	if [ -d "$XENO_ROOT/tests/fuzz/corpus/$n" ]; then
 		cp -R "$XENO_ROOT/tests/fuzz/corpus/$n/." "$T/corpus/$n/"
@@ -45,18 +57,19 @@ for n in $NAMES; do
 	    >"$T/$n.log" 2>&1 &
 	pid[$n]=$!
 	T_PIDS+=("$!")
+	running+=("$n")
 done
+reap
 
 bad=()
 for n in $NAMES; do
-	wait "${pid[$n]}"
-	rc=$?
+	rc=${status[$n]}
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/$n.log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$T/$n.log")
 	cov=$(grep -o 'cov: [0-9]*' "$T/$n.log" | tail -n 1)
 	if [ "$rc" = 0 ]; then
 		ok "fuzz_$n: ${execs:-?} inputs in ${SECS}s (${rate:-?}/s), ${cov:-cov: ?}," \
-		    "corpus $(ls "$T/corpus/$n" | wc -l)"
+		    "corpus $(find "$T/corpus/$n" -type f | wc -l) inputs"
 		continue
 	fi
 	bad+=("fuzz_$n")

@@ -5,7 +5,12 @@
 . "$(dirname "$0")/../lib.sh"
 need_kvm
 
-for n in 1 2; do
+# One measurement; prints why it is off and returns 1 if it is.  The
+# property holds on an idle host; a neighbour stealing a core makes the
+# thread CPU clock fall behind time in KVM_RUN, so a run is retried (up to
+# 3 times) and a real accounting error fails every one of them.
+measure() {
+	local n=$1 v run cpu total wall j
 	hv run --image "$XENO_GUESTS/cpuburn.elf" --mem 16M --vcpus $n \
 	    --args "seconds=2" --stats "$T/s$n" >"$T/out$n" ||
 	    fail "cpuburn $n vCPUs exited $?"
@@ -17,14 +22,22 @@ for n in 1 2; do
 		cpu=$(jq ".vcpu[$v].cpu_ns" <<<"$j")
 		echo "vcpu $v: run_ns $run cpu_ns $cpu"
 		[ "$run" -gt 1500000000 ] || fail "vcpu $v ran only $run ns"
-		within "$run" "$cpu" 2 ||
-		    fail "vcpu $v: guest ns $run vs thread CPU ns $cpu: >2% apart"
+		within "$run" "$cpu" 2 || { echo "vcpu $v: guest ns and" \
+		    "thread CPU ns >2% apart"; return 1; }
 	done
 	total=$(jq .run_ns <<<"$j")
 	wall=$(jq '.end_ns - .first_entry_ns' <<<"$j")
 	echo "domain: run_ns $total, $n x wall $((n * wall))"
-	within "$total" $((n * wall)) 5 ||
-	    fail "domain guest ns $total vs $n x wall $wall: >5% apart"
+	within "$total" $((n * wall)) 5 || { echo "domain guest ns and" \
+	    "$n x wall >5% apart"; return 1; }
+}
+
+for n in 1 2; do
+	for try in 1 2 3; do
+		measure $n && break
+		[ $try = 3 ] && fail "$n vCPU(s): accounting off in 3 runs"
+		echo "retrying (host busy?)"
+	done
 	ok "$n vCPU(s): guest time matches CPU clock and wall time"
 done
 

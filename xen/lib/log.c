@@ -127,3 +127,15 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(70);
 }
+
+int
+err_set(char *err, size_t errsz, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	errno = errnum;
+	return -1;
+}

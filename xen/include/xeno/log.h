@@ -8,6 +8,7 @@
 #define XENO_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void	log_init(const char *progname, int debug, int use_syslog);
 void	log_setverbose(int verbose);
@@ -21,5 +22,12 @@ __attribute__((noreturn)) void fatal(const char *, ...)
     __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void fatalx(const char *, ...)
     __attribute__((format(printf, 1, 2)));
+
+/*
+ * Pure parsers (no I/O) report errors this way: a one-line message in the
+ * caller's buffer, errno set, -1 returned.
+ */
+int	err_set(char *, size_t, int, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
 
 #endif /* XENO_LOG_H */
