@@ -51,9 +51,10 @@ BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
 
 .PHONY: all deps test test-asan test-valgrind bench demo clean format
 
-all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS)
+all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS) fuzz-build
 
 include xen/guests/guests.mk
+include tests/fuzz/fuzz.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -125,4 +126,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -98,6 +98,7 @@ static int
 cmd_stat(int argc, char **argv)
 {
 	const char *path = NULL;
+	struct xeno_stats_hdr hdr;
 	struct stat st;
 	char err[256];
 	void *p;
@@ -135,12 +136,12 @@ cmd_stat(int argc, char **argv)
 		log_warn("stat: %s", path);
 		return HV_EXIT_NOINPUT;
 	}
-	if (stats_check(p, (size_t)st.st_size, err, sizeof(err)) == -1) {
+	if (stats_check(p, (size_t)st.st_size, &hdr, err, sizeof(err)) == -1) {
 		log_warnx("stat: %s: %s", path, err);
 		munmap(p, (size_t)st.st_size);
 		return HV_EXIT_DATAERR;
 	}
-	rc = stats_print(p, json, vmm_now_ns());
+	rc = stats_print(p, &hdr, json, vmm_now_ns());
 	munmap(p, (size_t)st.st_size);
 	if (rc == -1) {
 		log_warnx("stat: %s: counters kept changing mid-read (is the "

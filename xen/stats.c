@@ -59,34 +59,43 @@ stats_size(unsigned int nvcpus)
 }
 
 /*
- * Create the counters page: in file `path` (made or truncated, mode 0644)
- * so other processes can map it, or anonymous memory when path is NULL.
+ * Create the counters page: in a new file next to `path` (made with
+ * O_EXCL, mode 0644) that stats_publish() renames onto `path` once the
+ * header is complete, or in anonymous memory when path is NULL.  Renaming
+ * instead of truncating means a reader of a previous domain's file keeps
+ * reading that file, never one shrinking or half-written under it.
  */
 int
 stats_create(struct stats_page *sp, const char *path, unsigned int nvcpus)
 {
 	struct xeno_stats_hdr *h;
 	size_t size = stats_size(nvcpus), dom_off, vcpu_off, dev_off;
-	int fd = -1;
+	int fd = -1, saved;
 	void *p;
 
 	memset(sp, 0, sizeof(*sp));
 	if (path != NULL) {
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-		if (fd == -1)
-			return -1;
-		if (ftruncate(fd, (off_t)size) == -1) {
-			close(fd);
+		if (asprintf(&sp->sp_tmp, "%s.%d.tmp", path, (int)getpid()) ==
+		    -1) {
+			sp->sp_tmp = NULL;
 			return -1;
 		}
+		if ((sp->sp_path = strdup(path)) == NULL)
+			goto fail;
+		fd = open(sp->sp_tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0644);
+		if (fd == -1)
+			goto fail;
+		if (ftruncate(fd, (off_t)size) == -1)
+			goto fail;
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		close(fd);
+		fd = -1;
 	} else
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
-		return -1;
+		goto fail;
 	sp->sp_base = p;
 	sp->sp_size = size;
 	h = sp->sp_hdr = p;
@@ -105,14 +114,40 @@ stats_create(struct stats_page *sp, const char *path, unsigned int nvcpus)
 	/* The magic goes last: a reader that sees it sees a whole header. */
 	__atomic_store_n(&h->sh_magic, XENO_STATS_MAGIC, __ATOMIC_RELEASE);
 	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	stats_destroy(sp);
+	errno = saved;
+	return -1;
 }
 
+/* Put a file-backed counters page in place under its real name. */
+int
+stats_publish(struct stats_page *sp)
+{
+	if (sp->sp_tmp == NULL)
+		return 0;
+	if (rename(sp->sp_tmp, sp->sp_path) == -1)
+		return -1;
+	free(sp->sp_tmp);
+	sp->sp_tmp = NULL;
+	return 0;
+}
+
+/* Unmap; a file never published is removed. */
 void
 stats_destroy(struct stats_page *sp)
 {
 	if (sp->sp_base != NULL)
 		munmap(sp->sp_base, sp->sp_size);
 	sp->sp_base = NULL;
+	if (sp->sp_tmp != NULL)
+		unlink(sp->sp_tmp);
+	free(sp->sp_tmp);
+	free(sp->sp_path);
+	sp->sp_tmp = sp->sp_path = NULL;
 }
 
 struct xeno_stats_vcpu *
@@ -166,9 +201,14 @@ stats_read_section(const void *src, void *dst, size_t len,
 	return -1;
 }
 
-/* Validate a counters file image before reading anything it points to. */
+/*
+ * Validate a counters file image before reading anything it points to.
+ * The header is copied once into *hp, checked there, and readers use only
+ * that copy: the file may change under them.
+ */
 int
-stats_check(const uint8_t *base, size_t size, char *err, size_t errsz)
+stats_check(const uint8_t *base, size_t size, struct xeno_stats_hdr *hp,
+    char *err, size_t errsz)
 {
 	struct xeno_stats_hdr h;
 	uint64_t vend;
@@ -199,6 +239,7 @@ stats_check(const uint8_t *base, size_t size, char *err, size_t errsz)
 	if (vend > size || (uint64_t)h.sh_dev_off + h.sh_dev_size > size)
 		return STATS_ERR("corrupt counters header "
 		    "(sections outside the file)");
+	*hp = h;
 	return 0;
 }
 
@@ -331,22 +372,23 @@ stats_since(uint64_t t, uint64_t base)
 }
 
 /*
- * Print a counters file: one xentop-like line, per-vCPU lines, exits by
+ * Print a counters file checked by stats_check() into *hp: one xentop-like
+ * line, per-vCPU lines, exits by
  * reason and hypercalls by number; or everything as one JSON object.
  * `now` is CLOCK_MONOTONIC ns, used for the uptime and for extrapolating
  * a KVM_RUN in progress.
  */
 int
-stats_print(const uint8_t *base, int json, uint64_t now)
+stats_print(const uint8_t *base, const struct xeno_stats_hdr *hp, int json,
+    uint64_t now)
 {
-	struct xeno_stats_hdr h;
+	struct xeno_stats_hdr h = *hp;
 	struct xeno_stats_domain d = { 0 };
 	struct xeno_stats_vcpu *v;
 	uint64_t run = 0, cpu = 0, live = 0, exits = 0, hcalls = 0, herr = 0;
 	uint64_t up;
 	unsigned int i, r;
 
-	memcpy(&h, base, sizeof(h));
 	if (stats_read_section(base + h.sh_domain_off, &d, sizeof(d),
 	    1000000) == -1)
 		return -1;

@@ -221,6 +221,10 @@ vmm_create(struct vm *vm, const struct hv_config *cfg, uint64_t start_ns)
 		return vmm_fail(vm, HV_EXIT_CANTCREAT);
 	}
 	vmm_stats_header(vm, cfg, start_ns);
+	if (stats_publish(&vm->vm_stats) == -1) {
+		log_warn("cannot create counters file '%s'", cfg->hc_stats);
+		return vmm_fail(vm, HV_EXIT_CANTCREAT);
+	}
 
 	if (vmm_open_kvm(vm) == -1 || vmm_alloc_mem(vm, cfg->hc_mem) == -1)
 		return -1;

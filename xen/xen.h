@@ -132,6 +132,8 @@ unsigned int pvboot_tss_limit(void);
 
 /* stats.c */
 struct stats_page {
+	char			*sp_path;	/* final name, NULL if anonymous */
+	char			*sp_tmp;	/* until stats_publish() */
 	uint8_t			*sp_base;
 	size_t			 sp_size;
 	struct xeno_stats_hdr	*sp_hdr;
@@ -140,13 +142,16 @@ struct stats_page {
 
 size_t	stats_size(unsigned int);
 int	stats_create(struct stats_page *, const char *, unsigned int);
+int	stats_publish(struct stats_page *);
 void	stats_destroy(struct stats_page *);
 struct xeno_stats_vcpu *stats_vcpu(const struct stats_page *, unsigned int);
 void	stats_write_begin(uint32_t *);
 void	stats_write_end(uint32_t *);
 int	stats_read_section(const void *, void *, size_t, unsigned int);
-int	stats_check(const uint8_t *, size_t, char *, size_t);
-int	stats_print(const uint8_t *, int, uint64_t);
+int	stats_check(const uint8_t *, size_t, struct xeno_stats_hdr *, char *,
+	    size_t);
+int	stats_print(const uint8_t *, const struct xeno_stats_hdr *, int,
+	    uint64_t);
 const char *stats_exit_name(unsigned int);
 const char *stats_hcall_name(unsigned int);
 

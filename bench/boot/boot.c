@@ -108,6 +108,7 @@ wait_ok(pid_t pid)
 static int
 read_dom(const char *path, pid_t pid, struct xeno_stats_domain *d)
 {
+	struct xeno_stats_hdr h;
 	struct stat st;
 	char err[128];
 	void *p;
@@ -124,10 +125,9 @@ read_dom(const char *path, pid_t pid, struct xeno_stats_domain *d)
 	close(fd);
 	if (p == MAP_FAILED)
 		return -1;
-	if (stats_check(p, (size_t)st.st_size, err, sizeof(err)) == 0 &&
-	    (pid == 0 || ((struct xeno_stats_hdr *)p)->sh_pid ==
-	    (uint32_t)pid) && stats_read_section((uint8_t *)p +
-	    ((struct xeno_stats_hdr *)p)->sh_domain_off, d, sizeof(*d),
+	if (stats_check(p, (size_t)st.st_size, &h, err, sizeof(err)) == 0 &&
+	    (pid == 0 || h.sh_pid == (uint32_t)pid) &&
+	    stats_read_section((uint8_t *)p + h.sh_domain_off, d, sizeof(*d),
 	    100000) == 0)
 		rc = 0;
 	munmap(p, (size_t)st.st_size);

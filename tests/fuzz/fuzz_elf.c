@@ -117,8 +117,10 @@ fuzz_check_tables(const struct elf_image *img, const struct pv_layout *pl)
 		    pg < s->es_vaddr + s->es_memsz; pg += FUZZ_PAGE) {
 			e = fuzz_leaf(pl, pg);
 			CHECK((e & PT_P) && (e & PT_U));
-			/* identity mapped; a 2 MiB leaf has bits 13-20
-			 * reserved (bit 12 is PAT) */
+			/*
+			 * Identity mapped; a 2 MiB leaf has bits 13-20
+			 * reserved (bit 12 is PAT).
+			 */
 			m = (e & PT_PS) ? ~((2ULL << 20) - 1) :
 			    ~(FUZZ_PAGE - 1);
 			CHECK((e & PT_ADDR & m) == (pg & m));
@@ -129,8 +131,10 @@ fuzz_check_tables(const struct elf_image *img, const struct pv_layout *pl)
 				CHECK(!(e & PT_NX));
 		}
 	}
-	/* Page 0 is never mapped; the system area is supervisor-only
-	 * except boot info and time, which are read-only. */
+	/*
+	 * Page 0 is never mapped; the system area is supervisor-only except
+	 * boot info and time, which the guest may read but not write.
+	 */
 	CHECK(fuzz_leaf(pl, 0) == 0);
 	for (pg = FUZZ_PAGE; pg < XENO_PV_IMAGE_MIN; pg += FUZZ_PAGE) {
 		e = fuzz_leaf(pl, pg);

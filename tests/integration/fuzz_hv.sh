@@ -83,8 +83,9 @@ for n in $NAMES; do
 		echo "  replay: $FUZZ_DIR/fuzz_$n $keep/$(basename "$a")"
 		[ "$(stat -c %s "$a")" -le 256 ] && od -An -tx1 -v "$a" | sed 's/^/    /'
 	done
-	# The report: from the first error line, its first 40 lines.
+	# The report: from its first line, 40 lines, less ASan's shadow map.
 	awk '/ERROR: |runtime error|invariant violated|deadly signal|==[0-9]+==/ { p = 1 }
+	    /^Shadow bytes around/ { exit }
 	    p && n++ < 40' "$T/$n.log" | sed 's/^/  | /'
 	grep -q 'ERROR: \|runtime error\|invariant violated\|deadly signal' \
 	    "$T/$n.log" || tail -n 20 "$T/$n.log" | sed 's/^/  | /'

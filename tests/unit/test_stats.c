@@ -3,10 +3,16 @@
  * writer never sees a torn section), and the validation of untrusted
  * counters files.
  */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "t.h"
@@ -36,6 +42,9 @@ writer(void *arg)
 		}
 		v->sv_hcalls = n;
 		stats_write_end(&v->sv_seq);
+		/* a real writer updates once per exit, microseconds apart */
+		for (r = 0; r < 64; r++)
+			__builtin_ia32_pause();
 	}
 	return NULL;
 }
@@ -47,6 +56,7 @@ test_torn(void)
 	struct xeno_stats_vcpu c;
 	unsigned int r;
 	int i, torn = 0, reads = 0;
+	time_t t_end;
 	uint64_t last = 0, backwards = 0;
 
 	CHECK(stats_create(&sp, NULL, 2) == 0);
@@ -57,7 +67,8 @@ test_torn(void)
 	CHECK(sp.sp_hdr->sh_dev_off >= sp.sp_hdr->sh_vcpu_off +
 	    2 * sp.sp_hdr->sh_vcpu_size);
 	CHECK(pthread_create(&t, NULL, writer, NULL) == 0);
-	for (i = 0; i < 200000; i++) {
+	t_end = time(NULL) + 2;
+	for (i = 0; time(NULL) < t_end; i++) {
 		if (stats_read_section(stats_vcpu(&sp, 1), &c, sizeof(c),
 		    1000000) == -1)
 			continue;
@@ -95,31 +106,31 @@ static void
 test_check(void)
 {
 	uint8_t *copy = malloc(sp.sp_size);
-	struct xeno_stats_hdr *h = (struct xeno_stats_hdr *)(void *)copy;
+	struct xeno_stats_hdr *h = (struct xeno_stats_hdr *)(void *)copy, hc;
 	char err[256];
 	int i, accepted_bad = 0;
 
 	memcpy(copy, sp.sp_base, sp.sp_size);
-	CHECK(stats_check(copy, sp.sp_size, err, sizeof(err)) == 0);
-	CHECK(stats_check(copy, 10, err, sizeof(err)) == -1);
-	CHECK(stats_check(copy, sp.sp_size - 1, err, sizeof(err)) == -1);
+	CHECK(stats_check(copy, sp.sp_size, &hc, err, sizeof(err)) == 0);
+	CHECK(stats_check(copy, 10, &hc, err, sizeof(err)) == -1);
+	CHECK(stats_check(copy, sp.sp_size - 1, &hc, err, sizeof(err)) == -1);
 	h->sh_magic ^= 1;
-	CHECK(stats_check(copy, sp.sp_size, err, sizeof(err)) == -1);
+	CHECK(stats_check(copy, sp.sp_size, &hc, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "magic") != NULL);
 	h->sh_magic ^= 1;
 	h->sh_version = 99;
-	CHECK(stats_check(copy, sp.sp_size, err, sizeof(err)) == -1);
+	CHECK(stats_check(copy, sp.sp_size, &hc, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "version 99") != NULL);
 	h->sh_version = XENO_STATS_VERSION;
 	h->sh_nr_vcpus = 1000;
-	CHECK(stats_check(copy, sp.sp_size, err, sizeof(err)) == -1);
+	CHECK(stats_check(copy, sp.sp_size, &hc, err, sizeof(err)) == -1);
 
 	/* random headers: whatever passes keeps every section in the file */
 	srandom(7);
 	for (i = 0; i < 100000; i++) {
 		memcpy(copy, sp.sp_base, sizeof(*h));
 		copy[8 + random() % (sizeof(*h) - 8)] = (uint8_t)random();
-		if (stats_check(copy, sp.sp_size, err, sizeof(err)) == 0 &&
+		if (stats_check(copy, sp.sp_size, &hc, err, sizeof(err)) == 0 &&
 		    ((uint64_t)h->sh_vcpu_off + (uint64_t)h->sh_nr_vcpus *
 		    h->sh_vcpu_size > sp.sp_size ||
 		    h->sh_domain_off + sizeof(struct xeno_stats_domain) >
@@ -130,9 +141,56 @@ test_check(void)
 	free(copy);
 }
 
+/*
+ * A new domain writing the same counters path replaces the file by
+ * rename: a reader of the old file keeps a whole, valid old file, and an
+ * unpublished page leaves no file behind.
+ */
+static void
+test_replace(void)
+{
+	char dir[] = "/tmp/test_stats.XXXXXX", path[64], tmp[80];
+	struct stats_page a, b;
+	struct xeno_stats_hdr h;
+	struct stat st;
+	char err[128];
+	void *old;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	CHECK(stats_create(&a, path, 1) == 0);
+	CHECK(stat(path, &st) == -1);		/* not visible before publish */
+	CHECK(stats_publish(&a) == 0);
+	fd = open(path, O_RDONLY);
+	CHECK(fd != -1);
+	old = mmap(NULL, a.sp_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	CHECK(old != MAP_FAILED);
+
+	CHECK(stats_create(&b, path, 64) == 0);
+	CHECK(stats_publish(&b) == 0);
+	/* the old mapping still holds the 1-vCPU file, intact */
+	CHECK(stats_check(old, a.sp_size, &h, err, sizeof(err)) == 0);
+	CHECK_EQ(h.sh_nr_vcpus, 1);
+	CHECK(stat(path, &st) == 0 && (size_t)st.st_size == stats_size(64));
+	munmap(old, a.sp_size);
+	stats_destroy(&a);
+	stats_destroy(&b);
+
+	/* created, never published: nothing left */
+	CHECK(stats_create(&a, path, 1) == 0);
+	snprintf(tmp, sizeof(tmp), "%s", a.sp_tmp);
+	stats_destroy(&a);
+	CHECK(stat(tmp, &st) == -1);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
+	test_replace();
 	test_torn();
 	test_check();
 	stats_destroy(&sp);
