@@ -286,11 +286,12 @@ bench_burn(const char *secs)
 	    (double)h : 0.0);
 }
 
+/* The number after "key:" in a /proc file of such lines (KiB), or 0. */
 static uint64_t
-meminfo(const char *key)
+kib_in(const char *path, const char *key)
 {
 	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 	uint64_t v = 0;
 	size_t k = strlen(key);
 
@@ -300,25 +301,22 @@ meminfo(const char *key)
 		if (strncmp(line, key, k) == 0 && line[k] == ':')
 			v = strtoull(line + k + 1, NULL, 10);
 	fclose(f);
-	return v;	/* KiB */
+	return v;
+}
+
+static uint64_t
+meminfo(const char *key)
+{
+	return kib_in("/proc/meminfo", key);
 }
 
 static uint64_t
 proc_kib(pid_t pid, const char *file, const char *key)
 {
-	char path[64], line[256];
-	FILE *f;
-	uint64_t v = 0;
-	size_t k = strlen(key);
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, key, k) == 0 && line[k] == ':')
-			v = strtoull(line + k + 1, NULL, 10);
-	fclose(f);
-	return v;
+	return kib_in(path, key);
 }
 
 /*

@@ -21,21 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "xen.h"
 
 #define FUZZ_MEM	(16ULL << 20)
 #define FUZZ_PAGE	XENO_PV_PAGE_SIZE
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "fuzz_elf: %s:%d: invariant "	\
-			    "violated: %s\n", __FILE__, __LINE__, #c);	\
-			__builtin_trap();				\
-		}							\
-	} while (0)
 
 /* Guest memory, allocated once: 16 MiB per input would dominate. */
 static uint8_t *fuzz_mem;

@@ -22,20 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "xen.h"
 
 #define FUZZ_MAX_ARGS	32
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "fuzz_opts: %s:%d: invariant "	\
-			    "violated: %s\n", __FILE__, __LINE__, #c);	\
-			__builtin_trap();				\
-		}							\
-	} while (0)
 
 /* The size syntax as docs and opts.c's comment describe it. */
 static int

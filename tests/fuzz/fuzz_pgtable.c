@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "xen.h"
 
 #define FUZZ_MEM	(16ULL << 20)
@@ -43,18 +44,6 @@
 #define FUZZ_MAX_REQS	64
 #define FUZZ_REQ_SIZE	6
 #define FUZZ_LEAF	(PT_P | PT_W | PT_U | PT_A | PT_D | PT_NX)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "fuzz_pgtable: %s:%d: "		\
-			    "invariant violated: %s\n", __FILE__,	\
-			    __LINE__, #c);				\
-			__builtin_trap();				\
-		}							\
-	} while (0)
 
 static uint8_t *fuzz_mem;
 /* Leaf flags (FUZZ_LEAF bits) per page, 0 if unmapped; request number. */

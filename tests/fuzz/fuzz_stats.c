@@ -31,19 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "xen.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	LLVMFuzzerInitialize(int *, char ***);
-
-#define CHECK(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "fuzz_stats: %s:%d: invariant "	\
-			    "violated: %s\n", __FILE__, __LINE__, #c);	\
-			__builtin_trap();				\
-		}							\
-	} while (0)
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
