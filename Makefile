@@ -37,7 +37,7 @@ HV_LDFLAGS := -static
 endif
 
 HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
-	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c
+	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c xen/virtio/virtq.c
 HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
 HV_BIN_OBJS := $(HV_SRCS:%.c=$(BUILD)/hvobj/%.o) $(BUILD)/hvobj/xen/main.o
 HV_LIB	:= $(BUILD)/libxenohv.a

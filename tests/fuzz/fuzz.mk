@@ -3,7 +3,7 @@
 # Included by the top Makefile; also usable alone from the top of the tree:
 #   make -f tests/fuzz/fuzz.mk fuzz-build
 #
-#   make fuzz-build    build $(BUILD)/fuzz/fuzz_{elf,opts,stats,pgtable};
+#   make fuzz-build    build $(BUILD)/fuzz/fuzz_{elf,opts,stats,pgtable,virtq};
 #                      without a clang that links -fsanitize=fuzzer it says
 #                      so and builds nothing (tests/integration/fuzz_hv.sh
 #                      then skips)
@@ -37,7 +37,7 @@ FUZZ_WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wwrite-strings
 FUZZ_CFLAGS	:= -g -O1 $(FUZZ_SAN) $(FUZZ_WARN) -std=gnu11 -D_GNU_SOURCE \
 		   -Ixen/include -Ixen
-FUZZ_NAMES	:= elf opts stats pgtable
+FUZZ_NAMES	:= elf opts stats pgtable virtq
 FUZZ_BINS	:= $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS	:= xen/xen.h $(wildcard xen/include/xeno/*.h)
 
@@ -74,6 +74,7 @@ $(FUZZ_DIR)/fuzz_elf: xen/elf.c xen/pvboot.c xen/pgtable.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_opts: xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_stats: xen/stats.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
+$(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
 
 $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_MK)
 	@mkdir -p $(@D)
