@@ -12,7 +12,8 @@
 # directory goes away) and can be replayed with `$BUILD/fuzz/fuzz_NAME FILE`.
 . "$(dirname "$0")/../lib.sh"
 
-NAMES="elf opts stats pgtable"
+# every driver in tests/fuzz, so a new one cannot be left out
+NAMES=$(cd "$XENO_ROOT/tests/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
 SECS=${FUZZ_SECONDS:-15}
 case $BUILD in
 /*) FUZZ_DIR=$BUILD/fuzz ;;
