@@ -62,17 +62,13 @@ vmm_guest_ns(const struct vm *vm, uint64_t t)
 /*
  * The host address of guest range [gpa, gpa+len), or NULL if any of it is
  * outside what the guest may hand us (above the system area, inside its
- * memory).  Every guest-supplied address goes through here.
+ * memory).  Every guest-supplied address, from a hypercall block or a
+ * virtqueue, goes through the one check in vq_gpa().
  */
 void *
 vmm_gpa(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	uint64_t end;
-
-	if (__builtin_add_overflow(gpa, len, &end) || gpa < vm->vm_ga_lo ||
-	    end > vm->vm_ga_hi)
-		return NULL;
-	return vm->vm_mem + gpa;
+	return vq_gpa(&vm->vm_gmem, gpa, len);
 }
 
 static int
@@ -430,8 +426,9 @@ vmm_load_pv(struct vm *vm, const struct hv_config *cfg, int *code)
 		goto out;
 	}
 	vm->vm_entry = img.ei_entry;
-	vm->vm_ga_lo = XENO_PV_IMAGE_MIN;
-	vm->vm_ga_hi = vm->vm_mem_size;
+	vm->vm_gmem.vm_base = vm->vm_mem;
+	vm->vm_gmem.vm_lo = XENO_PV_IMAGE_MIN;
+	vm->vm_gmem.vm_hi = vm->vm_mem_size;
 	if (vmm_tsc_setup(vm) == -1) {
 		*code = vm->vm_exit_code;
 		goto out;

@@ -21,6 +21,7 @@
 
 #include "xeno/pv.h"
 #include "xeno/stats.h"
+#include "virtio/virtq.h"
 
 #define XENO_HV_VERSION "0.1"
 
@@ -187,8 +188,7 @@ struct vm {
 	size_t			 vm_map_size;
 	uint8_t			*vm_mem;	/* guest memory, gpa 0 */
 	uint64_t		 vm_mem_size;
-	uint64_t		 vm_ga_lo;	/* guest buffers must lie in */
-	uint64_t		 vm_ga_hi;	/* [vm_ga_lo, vm_ga_hi) */
+	struct vq_mem		 vm_gmem;	/* what guests may hand us */
 	unsigned int		 vm_nvcpus;
 	struct vcpu		 vm_vcpu[XENO_PV_MAX_VCPUS];
 	struct pv_layout	 vm_layout;
