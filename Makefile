@@ -37,7 +37,9 @@ HV_LDFLAGS := -static
 endif
 
 HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
-	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c xen/virtio/virtq.c
+	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c xen/virtio/virtq.c \
+	   xen/virtio/blk.c xen/virtio/net.c xen/virtio/ratelimit.c \
+	   xen/dev.c xen/vif.c xen/vbd.c
 HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
 HV_BIN_OBJS := $(HV_SRCS:%.c=$(BUILD)/hvobj/%.o) $(BUILD)/hvobj/xen/main.o
 HV_LIB	:= $(BUILD)/libxenohv.a
@@ -47,7 +49,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
-	      $(BUILD)/bench/native-hello
+	      $(BUILD)/bench/native-hello $(BUILD)/tools/nettool \
+	      $(BUILD)/bench/blkio
 
 .PHONY: all deps test test-asan test-valgrind bench demo clean format
 
@@ -97,6 +100,15 @@ $(BUILD)/bench/native-hello: bench/boot/native-hello.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -o $@ $<
 
+$(BUILD)/bench/blkio: bench/blk/blkio.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -o $@ $<
+
+# The host side of the network tests and benchmarks.
+$(BUILD)/tools/nettool: tests/tools/nettool.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -o $@ $<
+
 deps:
 	@scripts/deps.sh
 
@@ -115,6 +127,8 @@ test-valgrind: deps
 bench: deps
 	$(MAKE) all
 	BUILD=$(BUILD) bench/boot/run.sh
+	BUILD=$(BUILD) bench/net/run.sh
+	BUILD=$(BUILD) bench/blk/run.sh
 
 demo: deps
 	$(MAKE) all

@@ -15,6 +15,8 @@ valgrind
 jq
 curl
 iproute2
+iputils-ping
+coreutils
 procps
 util-linux
 binutils

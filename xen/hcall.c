@@ -153,14 +153,20 @@ hc_yield(struct vcpu *vc, uint32_t gpa)
 			n = hc_epoll_wait(vc->vc_epfd, evs, HC_EVENTS, tsp);
 		while (n == -1 && errno == EINTR &&
 		    !__atomic_load_n(&vm->vm_ending, __ATOMIC_ACQUIRE));
-		for (i = 0; i < n; i++)
-			if (evs[i].data.u64 < 64)
-				b.ready |= 1ULL << evs[i].data.u64;
 		t1 = vmm_now_ns();
 		vc->vc_blocked = t1 - t0;
 		hc_vcpu_state(vc, XENO_VCPU_RUNNING, vc->vc_blocked);
 		vmm_time_update(vm);
+	} else {
+		/* a poll: which queues have work, without blocking */
+		memset(&ts, 0, sizeof(ts));
+		n = hc_epoll_wait(vc->vc_epfd, evs, HC_EVENTS, &ts);
 	}
+	for (i = 0; i < n; i++)
+		if (evs[i].data.u64 < DEV_MAX_GLOBAL) {
+			b.ready |= 1ULL << evs[i].data.u64;
+			dev_ready_ack(vm, (unsigned int)evs[i].data.u64);
+		}
 	if (__atomic_load_n(&vm->vm_ending, __ATOMIC_ACQUIRE))
 		b.ret = -XENO_EAGAIN;
 	hc_put(vc, gpa, &b, sizeof(b));
@@ -310,8 +316,11 @@ hc_device_info(struct vcpu *vc, uint32_t gpa)
 
 	if (hc_get(vc, gpa, &b, sizeof(b)) == -1)
 		return;
-	/* Devices arrive with the VIF/VBD backends; none exist yet. */
-	hc_ret(vc, gpa, -XENO_ENODEV);
+	b.ret = dev_hc_info(vc->vc_vm, &b);
+	if (b.ret < 0)
+		hc_ret(vc, gpa, b.ret);
+	else
+		hc_put(vc, gpa, &b, sizeof(b));
 }
 
 static void
@@ -321,7 +330,7 @@ hc_queue_setup(struct vcpu *vc, uint32_t gpa)
 
 	if (hc_get(vc, gpa, &b, sizeof(b)) == -1)
 		return;
-	hc_ret(vc, gpa, -XENO_ENODEV);
+	hc_ret(vc, gpa, dev_hc_queue_setup(vc->vc_vm, &b));
 }
 
 void

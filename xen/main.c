@@ -3,6 +3,7 @@
  *
  *	xeno-hv run --image IMG [--mem SIZE] [--vcpus N] [--args STR]
  *	    [--console stdio|none|file:PATH] [--stats PATH] [--name NAME]
+ *	    [--vif SPEC]... [--vbd SPEC]...
  *	xeno-hv stat FILE [--json]
  *
  * Exit codes are listed in xen.h and docs/XENO-HV.md.
@@ -37,6 +38,15 @@ usage(FILE *f)
 	    "  --console WHERE   stdio (default), none, or file:PATH\n"
 	    "  --stats PATH      counters file to create (see xeno-hv stat)\n"
 	    "  --name NAME       domain name (default: image file name)\n"
+	    "  --vif SPEC        a network interface on a host tap device:\n"
+	    "                    tap=NAME|fd=N[,mac=MAC][,ip=A.B.C.D/P]"
+	    "[,ip6=ADDR/P]\n"
+	    "                    [,rx-bytes=SIZE:MS[:BURST]][,tx-bytes=...]"
+	    "[,rx-pkts=...][,tx-pkts=...]\n"
+	    "  --vbd SPEC        a block device: id=ID,extents=FILE:OFF:LEN"
+	    "[+FILE:OFF:LEN...][,ro]\n"
+	    "                    or id=ID,base=FILE,overlay=FILE; "
+	    "[,lease-until=YYYY-MM-DDTHH:MM:SSZ]\n"
 	    "\n"
 	    "exit status: the guest's exit status (0-63); 64 usage; 65 bad "
 	    "image;\n"
@@ -87,6 +97,8 @@ cmd_run(int argc, char **argv, uint64_t start_ns)
 		break;
 	}
 	if (vmm_load_pv(&vm, &cfg, &code) == -1)
+		goto out;
+	if (dev_create_all(&vm, &cfg, &code) == -1)
 		goto out;
 	code = vmm_run(&vm);
 out:

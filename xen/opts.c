@@ -102,6 +102,8 @@ enum opt_id {
 	OPT_CONSOLE,
 	OPT_STATS,
 	OPT_NAME,
+	OPT_VIF,
+	OPT_VBD,
 };
 
 static const struct {
@@ -115,6 +117,8 @@ static const struct {
 	{ "console", OPT_CONSOLE },
 	{ "stats", OPT_STATS },
 	{ "name", OPT_NAME },
+	{ "vif", OPT_VIF },
+	{ "vbd", OPT_VBD },
 };
 
 static int
@@ -168,6 +172,20 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
 			return OPTS_ERR("--name must be 1 to %d "
 			    "characters", XENO_STATS_NAME_MAX - 1);
 		cfg->hc_name = val;
+		break;
+	case OPT_VIF:
+	case OPT_VBD:
+		/* checked by dev.c, which knows the device's syntax */
+		if (*val == '\0')
+			return OPTS_ERR("--%s needs a device description "
+			    "(see xeno-hv run --help)", name);
+		if (cfg->hc_nvif + cfg->hc_nvbd == XENO_STATS_MAX_DEVS)
+			return OPTS_ERR("too many devices: at most %d "
+			    "--vif and --vbd in all", XENO_STATS_MAX_DEVS);
+		if (id == OPT_VIF)
+			cfg->hc_vif[cfg->hc_nvif++] = val;
+		else
+			cfg->hc_vbd[cfg->hc_nvbd++] = val;
 		break;
 	default:
 		return OPTS_ERR("internal: option %s", name);

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -157,6 +158,13 @@ stats_vcpu(const struct stats_page *sp, unsigned int i)
 	    sp->sp_hdr->sh_vcpu_off + (size_t)i * sp->sp_hdr->sh_vcpu_size);
 }
 
+struct xeno_stats_dev *
+stats_dev(const struct stats_page *sp, unsigned int i)
+{
+	return (struct xeno_stats_dev *)(void *)(sp->sp_base +
+	    sp->sp_hdr->sh_dev_off + (size_t)i * XENO_STATS_DEV_STRIDE);
+}
+
 /* Writer side: one writer per section at a time. */
 void
 stats_write_begin(uint32_t *seq)
@@ -239,6 +247,9 @@ stats_check(const uint8_t *base, size_t size, struct xeno_stats_hdr *hp,
 	if (vend > size || (uint64_t)h.sh_dev_off + h.sh_dev_size > size)
 		return STATS_ERR("corrupt counters header "
 		    "(sections outside the file)");
+	if (h.sh_dev_off % 8 != 0 || h.sh_dev_size <
+	    (uint64_t)XENO_STATS_MAX_DEVS * XENO_STATS_DEV_STRIDE)
+		return STATS_ERR("corrupt counters header (device area)");
 	*hp = h;
 	return 0;
 }
@@ -371,6 +382,227 @@ stats_since(uint64_t t, uint64_t base)
 	return t >= base && t != 0 ? t - base : 0;
 }
 
+/* A named counter, for printing groups of them the same way. */
+struct stats_kv {
+	const char	*k;
+	uint64_t	 v;
+};
+
+#define KV(name, val)	{ name, (uint64_t)(val) }
+#define NKV(a)		(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * "k":v,... for JSON, k v ... for text; zeros skipped in text if asked.
+ * Returns how many were printed.
+ */
+static size_t
+stats_kvs(const struct stats_kv *kv, size_t n, int json, int skip0)
+{
+	const char *sep = "";
+	size_t i, p = 0;
+
+	for (i = 0; i < n; i++) {
+		if (json)
+			printf("%s\"%s\":%" PRIu64, sep, kv[i].k, kv[i].v);
+		else if (!skip0 || kv[i].v != 0)
+			printf(" %s %" PRIu64, kv[i].k, kv[i].v);
+		else
+			continue;
+		sep = ",";
+		p++;
+	}
+	return p;
+}
+
+static void
+stats_print_queue(const struct xeno_stats_queue *q, const char *name,
+    int json)
+{
+	const struct stats_kv kv[] = {
+		KV("size", q->sq_size), KV("broken", q->sq_broken),
+		KV("doorbells", q->sq_doorbells), KV("kicks", q->sq_kicks),
+		KV("popped", q->sq_popped), KV("pushed", q->sq_pushed),
+		KV("notify_sent", q->sq_notify_sent),
+		KV("notify_suppressed", q->sq_notify_suppressed),
+	};
+	const struct stats_kv err[] = {
+		KV("addr", q->sq_err_addr), KV("loop", q->sq_err_loop),
+		KV("index", q->sq_err_index), KV("order", q->sq_err_order),
+		KV("nested", q->sq_err_nested),
+		KV("indirect", q->sq_err_indirect), KV("len", q->sq_err_len),
+		KV("ring", q->sq_err_ring),
+	};
+
+	if (json) {
+		printf("{\"name\":\"%s\",", name);
+		stats_kvs(kv, NKV(kv), 1, 0);
+		printf(",\"errors\":{");
+		stats_kvs(err, NKV(err), 1, 0);
+		printf("}}");
+		return;
+	}
+	printf("      queue %-2s", name);
+	stats_kvs(kv, NKV(kv), 0, 0);
+	printf(" errors");
+	if (stats_kvs(err, NKV(err), 0, 1) == 0)
+		printf(" 0");
+	printf("\n");
+}
+
+static void
+stats_print_net(const struct xeno_stats_net *n, int json)
+{
+	const struct stats_kv kv[] = {
+		KV("rx_packets", n->sn_rx_packets),
+		KV("rx_bytes", n->sn_rx_bytes),
+		KV("tx_packets", n->sn_tx_packets),
+		KV("tx_bytes", n->sn_tx_bytes),
+		KV("rx_drop_no_buffer", n->sn_rx_drop_no_buffer),
+		KV("rx_drop_filter", n->sn_rx_drop_filter),
+		KV("rx_drop_ratelimit", n->sn_rx_drop_ratelimit),
+		KV("tx_drop_filter", n->sn_tx_drop_filter),
+		KV("tx_drop_ratelimit", n->sn_tx_drop_ratelimit),
+		KV("tx_drop_tap", n->sn_tx_drop_tap),
+		KV("rx_errors", n->sn_rx_errors),
+		KV("tx_errors", n->sn_tx_errors),
+		KV("rx_throttled", n->sn_rx_throttled),
+		KV("tx_throttled", n->sn_tx_throttled),
+		KV("rx_stalls", n->sn_rx_stalls),
+		KV("rl_rx_bytes_per_s", n->sn_rl_rx_bytes_per_s),
+		KV("rl_rx_pkts_per_s", n->sn_rl_rx_pkts_per_s),
+		KV("rl_tx_bytes_per_s", n->sn_rl_tx_bytes_per_s),
+		KV("rl_tx_pkts_per_s", n->sn_rl_tx_pkts_per_s),
+	};
+	char ip4[20] = "", ip6[48] = "", mac[18], tap[sizeof(n->sn_tap) + 1];
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+	    n->sn_mac[0], n->sn_mac[1], n->sn_mac[2], n->sn_mac[3],
+	    n->sn_mac[4], n->sn_mac[5]);
+	if (n->sn_ip4_prefix != 0)
+		snprintf(ip4, sizeof(ip4), "%u.%u.%u.%u/%u", n->sn_ip4[0],
+		    n->sn_ip4[1], n->sn_ip4[2], n->sn_ip4[3],
+		    n->sn_ip4_prefix);
+	if (n->sn_ip6_prefix != 0 && inet_ntop(AF_INET6, n->sn_ip6, ip6,
+	    sizeof(ip6)) != NULL)
+		snprintf(ip6 + strlen(ip6), sizeof(ip6) - strlen(ip6), "/%u",
+		    n->sn_ip6_prefix);
+	memcpy(tap, n->sn_tap, sizeof(n->sn_tap));
+	tap[sizeof(n->sn_tap)] = '\0';
+	if (json) {
+		printf("\"tap\":");
+		stats_json_str(tap, sizeof(tap));
+		printf(",\"mac\":\"%s\",\"ip\":\"%s\",\"ip6\":\"%s\","
+		    "\"mtu\":%u,", mac, ip4, ip6, n->sn_mtu);
+		stats_kvs(kv, NKV(kv), 1, 0);
+		return;
+	}
+	printf(" tap %s mac %s%s%s%s%s\n     ", tap, mac, ip4[0] ? " ip " : "",
+	    ip4, ip6[0] ? " ip6 " : "", ip6);
+	stats_kvs(kv, 4, 0, 0);
+	printf("\n     ");
+	if (stats_kvs(kv + 4, NKV(kv) - 4, 0, 1) == 0)
+		printf(" no drops, errors or limits");
+	printf("\n");
+}
+
+static void
+stats_print_blk(const struct xeno_stats_blk *b, int json)
+{
+	const struct stats_kv kv[] = {
+		KV("capacity_sectors", b->sb_capacity),
+		KV("extents", b->sb_nr_extents),
+		KV("rd_reqs", b->sb_rd_reqs), KV("wr_reqs", b->sb_wr_reqs),
+		KV("rd_sectors", b->sb_rd_sectors),
+		KV("wr_sectors", b->sb_wr_sectors),
+		KV("rd_bytes", b->sb_rd_bytes), KV("wr_bytes", b->sb_wr_bytes),
+		KV("flushes", b->sb_flushes), KV("discards", b->sb_discards),
+		KV("get_ids", b->sb_get_ids),
+		KV("errors", b->sb_errors), KV("err_ro", b->sb_err_ro),
+		KV("err_range", b->sb_err_range), KV("err_bad", b->sb_err_bad),
+		KV("err_unsupp", b->sb_err_unsupp), KV("err_io", b->sb_err_io),
+		KV("err_lease", b->sb_err_lease),
+		KV("rd_ns", b->sb_rd_ns), KV("wr_ns", b->sb_wr_ns),
+		KV("flush_ns", b->sb_flush_ns),
+		KV("cow_copies", b->sb_cow_copies),
+		KV("lease_bytes", b->sb_lease_bytes),
+		KV("lease_start_realtime_ns", b->sb_lease_start_realtime_ns),
+		KV("lease_expiry_realtime_ns", b->sb_lease_expiry_realtime_ns),
+		KV("lease_held_ns", b->sb_lease_held_ns),
+	};
+	int ro = !!(b->sb_flags & XENO_STATS_BLK_RO);
+	int cow = !!(b->sb_flags & XENO_STATS_BLK_COW);
+	int exp = !!(b->sb_flags & XENO_STATS_BLK_EXPIRED);
+
+	if (json) {
+		printf("\"ro\":%s,\"cow\":%s,\"lease_expired\":%s,",
+		    ro ? "true" : "false", cow ? "true" : "false",
+		    exp ? "true" : "false");
+		stats_kvs(kv, NKV(kv), 1, 0);
+		return;
+	}
+	printf(" %s%s %.1f MiB%s\n     ", ro ? "ro" : "rw", cow ? " cow" : "",
+	    (double)b->sb_capacity / 2048.0, exp ? " LEASE EXPIRED" : "");
+	stats_kvs(kv + 2, 9, 0, 0);
+	printf("\n     ");
+	stats_kvs(kv + 11, NKV(kv) - 11, 0, 1);	/* lease bytes: never 0 */
+	printf("\n");
+}
+
+/* The device sections, in device order; unused slots are skipped. */
+static int
+stats_print_devs(const uint8_t *base, const struct xeno_stats_hdr *h,
+    int json)
+{
+	static const char *const qnames[2][2] = {
+		{ "rx", "tx" }, { "0", "1" },
+	};
+	struct xeno_stats_dev dv;
+	const char *sep = "";
+	unsigned int i, k, nq;
+
+	if (json)
+		printf(",\"devices\":[");
+	for (i = 0; i < XENO_STATS_MAX_DEVS; i++) {
+		if (stats_read_section(base + h->sh_dev_off +
+		    (size_t)i * XENO_STATS_DEV_STRIDE, &dv, sizeof(dv),
+		    1000000) == -1)
+			return -1;
+		if (dv.sx_type != XENO_PV_DEV_NET &&
+		    dv.sx_type != XENO_PV_DEV_BLOCK)
+			continue;
+		dv.sx_name[sizeof(dv.sx_name) - 1] = '\0';
+		nq = dv.sx_nr_queues < XENO_STATS_DEV_QUEUES ?
+		    dv.sx_nr_queues : XENO_STATS_DEV_QUEUES;
+		if (json) {
+			printf("%s{\"index\":%u,\"type\":\"%s\",\"name\":",
+			    sep, dv.sx_index, dv.sx_type == XENO_PV_DEV_NET ?
+			    "vif" : "vbd");
+			stats_json_str(dv.sx_name, sizeof(dv.sx_name));
+			printf(",\"first_queue\":%u,", dv.sx_first_queue);
+		} else
+			printf("  %s %u %s", dv.sx_type == XENO_PV_DEV_NET ?
+			    "vif" : "vbd", dv.sx_index, dv.sx_name);
+		if (dv.sx_type == XENO_PV_DEV_NET)
+			stats_print_net(&dv.sx_net, json);
+		else
+			stats_print_blk(&dv.sx_blk, json);
+		if (json)
+			printf(",\"queues\":[");
+		for (k = 0; k < nq; k++) {
+			if (json && k > 0)
+				printf(",");
+			stats_print_queue(&dv.sx_queue[k],
+			    qnames[dv.sx_type != XENO_PV_DEV_NET][k], json);
+		}
+		if (json)
+			printf("]}");
+		sep = ",";
+	}
+	if (json)
+		printf("]");
+	return 0;
+}
+
 /*
  * Print a counters file checked by stats_check() into *hp: one xentop-like
  * line, per-vCPU lines, exits by
@@ -486,7 +718,12 @@ stats_print(const uint8_t *base, const struct xeno_stats_hdr *hp, int json,
 			}
 			printf("}}");
 		}
-		printf("]}\n");
+		printf("]");
+		if (stats_print_devs(base, &h, 1) == -1) {
+			free(v);
+			return -1;
+		}
+		printf("}\n");
 		free(v);
 		return 0;
 	}
@@ -529,6 +766,10 @@ stats_print(const uint8_t *base, const struct xeno_stats_hdr *hp, int json,
 		if (c != 0 || e != 0)
 			printf("  hypercall %-13s %10" PRIu64 " errors %"
 			    PRIu64 "\n", stats_hcall_name(r), c, e);
+	}
+	if (stats_print_devs(base, &h, 0) == -1) {
+		free(v);
+		return -1;
 	}
 	if (d.sd_bad_port_io != 0 || d.sd_bad_mmio != 0)
 		printf("  bad port I/O %" PRIu64 ", bad MMIO %" PRIu64 "\n",

@@ -115,7 +115,7 @@ vcpu_init(struct vcpu *vc)
 		log_warn("epoll_ctl");
 		return -1;
 	}
-	return 0;
+	return dev_vcpu_watch(vm, vc->vc_epfd);
 }
 
 static uint64_t
@@ -236,6 +236,11 @@ vcpu_io(struct vcpu *vc, struct kvm_run *run)
 	}
 	if (port == XENO_PV_EXC_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
 	    vcpu_exception(vc) == 0)
+		return;
+	/* a doorbell KVM's ioeventfd did not take (not a 4-byte out) */
+	if (port >= XENO_PV_DOORBELL_PORT && run->io.direction ==
+	    KVM_EXIT_IO_OUT && dev_doorbell(vc->vc_vm, port -
+	    XENO_PV_DOORBELL_PORT) == 0)
 		return;
 	vcpu_bad_port(vc, run);
 }

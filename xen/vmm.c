@@ -672,6 +672,10 @@ vmm_run(struct vm *vm)
 			goto out;
 		}
 	vmm_dom_write(vm, vmm_state_write, &state);
+	if (dev_start_all(vm) == -1) {
+		vmm_end(vm, XENO_END_ERROR, 0, "cannot start device threads");
+		goto out;
+	}
 
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, VMM_THREAD_STACK);
@@ -713,6 +717,7 @@ vmm_run(struct vm *vm)
 		if (vm->vm_vcpu[i].vc_thread_ok)
 			pthread_join(vm->vm_vcpu[i].vc_thread, NULL);
 out:
+	dev_stop_all(vm);
 	if (sfd != -1)
 		close(sfd);
 	if (ep != -1)
@@ -725,6 +730,7 @@ vmm_destroy(struct vm *vm)
 {
 	unsigned int i;
 
+	dev_destroy_all(vm);
 	for (i = 0; i < vm->vm_nvcpus; i++) {
 		struct vcpu *vc = &vm->vm_vcpu[i];
 

@@ -11,6 +11,9 @@
  *	vmm.c		the KVM VM: memory, vCPUs, time, domain end
  *	vcpu.c		vCPU threads and the exit loop
  *	hcall.c		hypercalls
+ *	dev.c		PV devices: registry, queues, doorbells, I/O threads
+ *	vif.c		VIF device: the packet loops (virtio/net.c: the tap)
+ *	vbd.c		VBD device: the request loop (virtio/blk.c: storage)
  */
 #ifndef XEN_H
 #define XEN_H
@@ -57,6 +60,10 @@ struct hv_config {
 	const char	*hc_console_path;
 	const char	*hc_stats;
 	const char	*hc_name;
+	const char	*hc_vif[XENO_STATS_MAX_DEVS];	/* --vif specs */
+	unsigned int	 hc_nvif;
+	const char	*hc_vbd[XENO_STATS_MAX_DEVS];	/* --vbd specs */
+	unsigned int	 hc_nvbd;
 };
 
 int	opts_parse_size(const char *, uint64_t *);
@@ -146,6 +153,7 @@ int	stats_create(struct stats_page *, const char *, unsigned int);
 int	stats_publish(struct stats_page *);
 void	stats_destroy(struct stats_page *);
 struct xeno_stats_vcpu *stats_vcpu(const struct stats_page *, unsigned int);
+struct xeno_stats_dev *stats_dev(const struct stats_page *, unsigned int);
 void	stats_write_begin(uint32_t *);
 void	stats_write_end(uint32_t *);
 int	stats_read_section(const void *, void *, size_t, unsigned int);
@@ -156,8 +164,76 @@ int	stats_print(const uint8_t *, const struct xeno_stats_hdr *, int,
 const char *stats_exit_name(unsigned int);
 const char *stats_hcall_name(unsigned int);
 
-/* vmm.c */
+/* dev.c */
 struct vm;
+struct dev;
+
+#define DEV_MAX		XENO_STATS_MAX_DEVS
+#define DEV_MAX_QUEUES	XENO_STATS_DEV_QUEUES
+#define DEV_MAX_GLOBAL	64	/* queues per domain: YIELD's ready bits */
+
+struct dev_queue {
+	struct dev	*dq_dev;
+	unsigned int	 dq_index;	/* in its device */
+	unsigned int	 dq_global;	/* doorbell port and ready bit */
+	int		 dq_ready;	/* set up; dq_vq belongs to the thread */
+	struct virtq	 dq_vq;
+	int		 dq_kick_fd;	/* eventfd: the guest rang (ioeventfd) */
+	int		 dq_call_fd;	/* eventfd: the guest has work */
+	uint64_t	 dq_doorbells;
+	uint64_t	 dq_kicks;
+};
+
+/* What a device type does; called on the device's I/O thread. */
+struct dev_ops {
+	/* queue q may have requests (a doorbell, or it was just set up) */
+	void	(*do_queue)(struct dev *, struct dev_queue *);
+	/* a descriptor the device watches (dev_watch) is ready */
+	void	(*do_event)(struct dev *, unsigned int);
+	/* copy the device's counters into its section (seqlock held) */
+	void	(*do_stats)(struct dev *, struct xeno_stats_dev *);
+	/* the domain is ending: last work (flush) before the thread exits */
+	void	(*do_stop)(struct dev *);
+	void	(*do_destroy)(struct dev *);
+};
+
+struct dev {
+	struct vm		*dv_vm;
+	unsigned int		 dv_index;
+	const struct dev_ops	*dv_ops;
+	void			*dv_priv;
+	struct xeno_hc_device_info dv_info;	/* ret and index unset */
+	unsigned int		 dv_nqueues;
+	struct dev_queue	 dv_q[DEV_MAX_QUEUES];
+	pthread_mutex_t		 dv_lock;	/* queue setup */
+	int			 dv_epfd;
+	int			 dv_ctl_fd;	/* eventfd: setup or stop */
+	volatile int		 dv_stop;
+	pthread_t		 dv_thread;
+	int			 dv_thread_ok;
+	struct xeno_stats_dev	*dv_stats;
+};
+
+int	dev_create_all(struct vm *, const struct hv_config *, int *);
+int	dev_start_all(struct vm *);
+void	dev_stop_all(struct vm *);
+void	dev_destroy_all(struct vm *);
+int	dev_vcpu_watch(struct vm *, int);
+int	dev_watch(struct dev *, int, uint32_t, unsigned int);
+int	dev_unwatch(struct dev *, int);
+void	dev_signal(struct dev_queue *);
+void	dev_requeue(struct dev *);
+int64_t	dev_hc_info(struct vm *, struct xeno_hc_device_info *);
+int64_t	dev_hc_queue_setup(struct vm *, const struct xeno_hc_queue_setup *);
+int	dev_doorbell(struct vm *, unsigned int);
+void	dev_ready_ack(struct vm *, unsigned int);
+uint64_t dev_realtime_ns(void);
+
+/* vif.c, vbd.c: create a device from its option string */
+int	vif_create(struct dev *, const char *, char *, size_t, int *);
+int	vbd_create(struct dev *, const char *, char *, size_t, int *);
+
+/* vmm.c */
 
 struct vcpu {
 	struct vm		*vc_vm;
@@ -205,6 +281,10 @@ struct vm {
 	volatile int		 vm_ending;
 	int			 vm_exit_code;
 	unsigned int		 vm_vcpus_down;
+	struct dev		*vm_dev[DEV_MAX];
+	unsigned int		 vm_ndev;
+	struct dev_queue	*vm_queue[DEV_MAX_GLOBAL];
+	unsigned int		 vm_nqueues;
 };
 
 int	vmm_create(struct vm *, const struct hv_config *, uint64_t);

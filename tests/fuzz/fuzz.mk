@@ -37,7 +37,7 @@ FUZZ_WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wwrite-strings
 FUZZ_CFLAGS	:= -g -O1 $(FUZZ_SAN) $(FUZZ_WARN) -std=gnu11 -D_GNU_SOURCE \
 		   -Ixen/include -Ixen
-FUZZ_NAMES	:= elf opts stats pgtable virtq
+FUZZ_NAMES	:= elf opts stats pgtable virtq blk net
 FUZZ_BINS	:= $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS	:= xen/xen.h $(wildcard xen/include/xeno/*.h)
 
@@ -75,6 +75,9 @@ $(FUZZ_DIR)/fuzz_opts: xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_stats: xen/stats.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
+$(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/lib/log.c
+$(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
+    xen/virtio/virtq.c xen/lib/log.c
 
 $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_MK)
 	@mkdir -p $(@D)

@@ -227,7 +227,8 @@ struct xeno_hc_vcpu_start {
 
 /*
  * XENO_HC_DEVICE_INFO: describe device `index` (0..bi_nr_devices-1).
- * XENO_ENODEV past the last device.
+ * XENO_ENODEV past the last device.  Devices are numbered in the order of
+ * xeno-hv's --vif and --vbd options (all VIFs first, then all VBDs).
  */
 enum xeno_pv_dev_type {
 	XENO_PV_DEV_NONE = 0,
@@ -247,7 +248,11 @@ struct xeno_hc_device_info {
 	uint64_t	features;	/* virtio feature bits offered */
 	uint8_t		mac[6];		/* net */
 	uint16_t	mtu;		/* net */
-	uint32_t	pad;
+	uint8_t		ip4[4];		/* net: assigned IPv4 address, 0 if none */
+	uint8_t		ip4_prefix;	/* net: its prefix length */
+	uint8_t		ip6_prefix;	/* net: 0 if no IPv6 address */
+	uint16_t	pad;
+	uint8_t		ip6[16];	/* net: assigned IPv6 address */
 	uint64_t	capacity;	/* block: 512-byte sectors */
 	char		name[32];	/* net: tap name; block: VBD id */
 };
@@ -269,6 +274,101 @@ struct xeno_hc_queue_setup {
 	uint64_t	desc;
 	uint64_t	avail;
 	uint64_t	used;
+};
+
+/*
+ * Devices speak virtio 1.x over split rings (virtio 1.1 section 2.6), the
+ * rings in guest memory above the system area.  `features` in
+ * XENO_HC_DEVICE_INFO is what the device offers; the guest passes the
+ * subset it accepts to every XENO_HC_QUEUE_SETUP of that device.
+ * XENO_VIRTIO_F_VERSION_1 must be accepted.  A queue is set up once: a
+ * second setup of the same queue is XENO_EBUSY.  Setup fails with
+ * XENO_ENODEV (no such device), XENO_EINVAL (queue out of range, size
+ * not a power of two or above queue_max, a ring misaligned: desc 16,
+ * avail 2, used 4 bytes; features not offered or without VERSION_1) or
+ * XENO_EFAULT (a ring not wholly in guest memory above the system area).
+ *
+ * The device processes every buffer made available before the doorbell
+ * rang, and may process later ones without one.  Notification
+ * suppression is virtio's: the guest sets VQ avail flag NO_INTERRUPT or
+ * (with EVENT_IDX) used_event to say when it wants XENO_HC_YIELD woken;
+ * the device sets used flag NO_NOTIFY or avail_event to say when it wants
+ * the doorbell.  A malformed chain (address outside guest memory, loop,
+ * index out of range, more than 64 buffers, readable after writable) is
+ * handed back with used length 0 and counted; the queue keeps working.
+ * An avail index that jumps more than the ring size ahead breaks the queue
+ * for good (counted).
+ */
+#define XENO_VIRTIO_F_INDIRECT_DESC	28
+#define XENO_VIRTIO_F_EVENT_IDX		29
+#define XENO_VIRTIO_F_VERSION_1		32
+
+/*
+ * Network device (XENO_PV_DEV_NET): queue 0 receives, queue 1 transmits.
+ * Every buffer chain starts with a struct xeno_virtio_net_hdr (12 bytes,
+ * all zero on receive; ignored on transmit except that it must be there)
+ * followed by one Ethernet frame without FCS: 14..1514 bytes (mtu + 14).
+ * No offloads are offered, so frames are whole and checksummed by the
+ * guest.  A receive chain too small for the next frame drops that frame
+ * (counted).  `mac` is the MAC address the VIF is assigned; frames from
+ * any other source address may be dropped by the host's firewall.
+ */
+#define XENO_VIRTIO_NET_F_MTU		3
+#define XENO_VIRTIO_NET_F_MAC		5
+#define XENO_PV_NET_RXQ			0
+#define XENO_PV_NET_TXQ			1
+
+struct xeno_virtio_net_hdr {
+	uint8_t		flags;
+	uint8_t		gso_type;
+	uint16_t	hdr_len;
+	uint16_t	gso_size;
+	uint16_t	csum_start;
+	uint16_t	csum_offset;
+	uint16_t	num_buffers;
+};
+
+/*
+ * Block device (XENO_PV_DEV_BLOCK): one queue.  A request chain is a
+ * readable struct xeno_virtio_blk_req, then data buffers (readable for
+ * OUT and DISCARD, writable for IN and GET_ID), then one writable status
+ * byte (XENO_VIRTIO_BLK_S_*).  Sectors are 512 bytes; IN and OUT carry a
+ * whole number of sectors inside the capacity.  FLUSH completes after
+ * every write completed before it is on stable storage.  DISCARD's data is
+ * 1..16 struct xeno_virtio_blk_discard; discarded sectors read back as
+ * zeros.  GET_ID writes the VBD id, up to 20 bytes, NUL padded.  Writes
+ * and discards on a read-only device (XENO_PV_DEV_RO, and feature
+ * XENO_VIRTIO_BLK_F_RO) fail with XENO_VIRTIO_BLK_S_IOERR, as does every
+ * request once the VBD's lease has expired.
+ */
+#define XENO_VIRTIO_BLK_F_RO		5
+#define XENO_VIRTIO_BLK_F_FLUSH		9
+#define XENO_VIRTIO_BLK_F_DISCARD	13
+
+#define XENO_VIRTIO_BLK_T_IN		0
+#define XENO_VIRTIO_BLK_T_OUT		1
+#define XENO_VIRTIO_BLK_T_FLUSH		4
+#define XENO_VIRTIO_BLK_T_GET_ID	8
+#define XENO_VIRTIO_BLK_T_DISCARD	11
+
+#define XENO_VIRTIO_BLK_S_OK		0
+#define XENO_VIRTIO_BLK_S_IOERR		1
+#define XENO_VIRTIO_BLK_S_UNSUPP	2
+
+#define XENO_VIRTIO_BLK_SECTOR		512
+#define XENO_VIRTIO_BLK_ID_BYTES	20
+#define XENO_VIRTIO_BLK_MAX_DISCARD_SEG	16
+
+struct xeno_virtio_blk_req {
+	uint32_t	type;		/* XENO_VIRTIO_BLK_T_* */
+	uint32_t	reserved;
+	uint64_t	sector;
+};
+
+struct xeno_virtio_blk_discard {
+	uint64_t	sector;
+	uint32_t	num_sectors;
+	uint32_t	flags;		/* must be 0 */
 };
 
 #endif /* XENO_PV_H */

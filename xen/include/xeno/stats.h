@@ -8,10 +8,12 @@
  *					domain runs, never changed after
  *	struct xeno_stats_domain	at hdr.sh_domain_off
  *	struct xeno_stats_vcpu[n]	at hdr.sh_vcpu_off, stride sh_vcpu_size
- *	device area			at hdr.sh_dev_off, sh_dev_size bytes,
- *					zero until devices define it
+ *	struct xeno_stats_dev[16]	at hdr.sh_dev_off, sh_dev_size bytes
+ *					(XENO_STATS_DEV_STRIDE each): one per
+ *					VIF or VBD in device order, unused
+ *					slots all zero
  *
- * Counters are cumulative and never reset.  Each of the domain and vCPU
+ * Counters are cumulative and never reset.  Each of the domain, vCPU and device
  * sections has one seqlock word (first field) and one writer at a time:
  * the writer makes the word odd, updates, makes it even.  A reader copies
  * a section and retries while the word was odd or changed; it never sees a
@@ -26,7 +28,7 @@
 #include <stdint.h>
 
 #define XENO_STATS_MAGIC	0x5441545321454e58ULL	/* "XNE!STAT" */
-#define XENO_STATS_VERSION	1
+#define XENO_STATS_VERSION	2	/* 2: device sections */
 #define XENO_STATS_MAX_VCPUS	64
 #define XENO_STATS_NR_EXITS	64	/* indexed by KVM exit reason */
 #define XENO_STATS_NR_HCALLS	64	/* indexed by hypercall number */
@@ -124,5 +126,122 @@ struct xeno_stats_vcpu {
 	struct xeno_stats_exit	sv_exit[XENO_STATS_NR_EXITS];
 	struct xeno_stats_hcall	sv_hcall[XENO_STATS_NR_HCALLS];
 };
+
+/*
+ * Devices.  Each device section is written by its device's I/O thread
+ * only, once per batch of requests.  Directions are the guest's: rx is
+ * host to guest, tx is guest to host.
+ */
+#define XENO_STATS_MAX_DEVS	16
+#define XENO_STATS_DEV_STRIDE	1024
+#define XENO_STATS_DEV_QUEUES	2
+
+/* One virtqueue; the error counters are virtq.h's malformed-chain reasons. */
+struct xeno_stats_queue {
+	uint32_t	sq_size;	/* ring entries, 0 until set up */
+	uint32_t	sq_broken;	/* the guest broke the ring */
+	uint64_t	sq_doorbells;	/* doorbells the guest rang */
+	uint64_t	sq_kicks;	/* I/O thread wake-ups they caused */
+	uint64_t	sq_popped;	/* requests taken */
+	uint64_t	sq_pushed;	/* requests handed back */
+	uint64_t	sq_notify_sent;	/* guest woken */
+	uint64_t	sq_notify_suppressed;	/* guest asked not to be */
+	uint64_t	sq_err_addr;
+	uint64_t	sq_err_loop;
+	uint64_t	sq_err_index;
+	uint64_t	sq_err_order;
+	uint64_t	sq_err_nested;
+	uint64_t	sq_err_indirect;
+	uint64_t	sq_err_len;
+	uint64_t	sq_err_ring;
+};
+
+/* A VIF (virtio-net on a host tap device). */
+struct xeno_stats_net {
+	uint8_t		sn_mac[6];
+	uint16_t	sn_mtu;
+	uint8_t		sn_ip4[4];	/* assigned IPv4 address, 0 if none */
+	uint8_t		sn_ip4_prefix;
+	uint8_t		sn_ip6_prefix;	/* 0: no IPv6 address */
+	uint8_t		sn_pad[2];
+	uint8_t		sn_ip6[16];
+	char		sn_tap[16];	/* host interface name */
+	uint64_t	sn_rx_packets;	/* delivered to the guest */
+	uint64_t	sn_rx_bytes;	/* frame bytes, no virtio header */
+	uint64_t	sn_tx_packets;	/* sent by the guest, written to the tap */
+	uint64_t	sn_tx_bytes;
+	uint64_t	sn_rx_drop_no_buffer;	/* guest buffer too small */
+	uint64_t	sn_rx_drop_filter;	/* firewall said no */
+	uint64_t	sn_rx_drop_ratelimit;
+	uint64_t	sn_tx_drop_filter;
+	uint64_t	sn_tx_drop_ratelimit;
+	uint64_t	sn_tx_drop_tap;	/* the tap refused it (link down, ...) */
+	uint64_t	sn_rx_errors;	/* malformed receive chains, tap errors */
+	uint64_t	sn_tx_errors;	/* malformed chains, runt or giant frames */
+	uint64_t	sn_rx_throttled;	/* times the rate limiter held rx */
+	uint64_t	sn_tx_throttled;	/* times it held tx (back-pressure) */
+	uint64_t	sn_rx_stalls;	/* times rx waited for guest buffers */
+	uint64_t	sn_rl_rx_bytes_per_s;	/* configured limits, 0 if none */
+	uint64_t	sn_rl_rx_pkts_per_s;
+	uint64_t	sn_rl_tx_bytes_per_s;
+	uint64_t	sn_rl_tx_pkts_per_s;
+};
+
+#define XENO_STATS_BLK_RO	0x1	/* read-only */
+#define XENO_STATS_BLK_COW	0x2	/* overlay on a shared base image */
+#define XENO_STATS_BLK_EXPIRED	0x4	/* lease over: every request fails */
+
+/* A VBD (virtio-blk over extents or a copy-on-write overlay). */
+struct xeno_stats_blk {
+	uint64_t	sb_capacity;	/* 512-byte sectors */
+	uint32_t	sb_flags;	/* XENO_STATS_BLK_* */
+	uint32_t	sb_nr_extents;
+	uint64_t	sb_rd_reqs;
+	uint64_t	sb_wr_reqs;
+	uint64_t	sb_rd_sectors;
+	uint64_t	sb_wr_sectors;
+	uint64_t	sb_rd_bytes;
+	uint64_t	sb_wr_bytes;
+	uint64_t	sb_flushes;
+	uint64_t	sb_discards;
+	uint64_t	sb_get_ids;
+	uint64_t	sb_errors;	/* every request that did not end S_OK */
+	uint64_t	sb_err_ro;	/* write or discard on a read-only VBD */
+	uint64_t	sb_err_range;	/* beyond the capacity, partial sector */
+	uint64_t	sb_err_bad;	/* malformed request */
+	uint64_t	sb_err_unsupp;	/* unknown request type */
+	uint64_t	sb_err_io;	/* the host file failed */
+	uint64_t	sb_err_lease;	/* refused: lease expired */
+	uint64_t	sb_rd_ns;	/* time spent serving reads */
+	uint64_t	sb_wr_ns;
+	uint64_t	sb_flush_ns;
+	uint64_t	sb_cow_copies;	/* clusters copied up from the base */
+	uint64_t	sb_lease_bytes;	/* storage reserved for the lease */
+	uint64_t	sb_lease_start_realtime_ns;
+	uint64_t	sb_lease_expiry_realtime_ns;	/* 0: no expiry */
+	uint64_t	sb_lease_held_ns;	/* start to now, or to expiry */
+};
+
+struct xeno_stats_dev {
+	uint32_t	sx_seq;
+	uint32_t	sx_type;	/* enum xeno_pv_dev_type, 0: unused slot */
+	uint32_t	sx_index;	/* device number (XENO_HC_DEVICE_INFO) */
+	uint32_t	sx_nr_queues;
+	uint32_t	sx_first_queue;	/* global queue number of queue 0 */
+	uint32_t	sx_pad;
+	char		sx_name[32];	/* VIF tap name or VBD id */
+	struct xeno_stats_queue	sx_queue[XENO_STATS_DEV_QUEUES];
+	union {
+		struct xeno_stats_net	sx_net;
+		struct xeno_stats_blk	sx_blk;
+		uint8_t			sx_space[XENO_STATS_DEV_STRIDE - 56 -
+		    XENO_STATS_DEV_QUEUES * sizeof(struct xeno_stats_queue)];
+	};
+};
+
+_Static_assert(sizeof(struct xeno_stats_dev) == XENO_STATS_DEV_STRIDE,
+    "device section size");
+_Static_assert(XENO_STATS_MAX_DEVS * XENO_STATS_DEV_STRIDE <=
+    XENO_STATS_DEV_SIZE, "device area size");
 
 #endif /* XENO_STATS_H */
