@@ -46,10 +46,10 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-T $(GUEST_DIR)/sdk/link.ld
 GUEST_LDLIBS := -lgcc
 
-GUEST_NAMES := hello cpuburn hypercall-storm hostile
+GUEST_NAMES := hello cpuburn hypercall-storm hostile udp-echo pktgen blkbench
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
-GUEST_SDK_SRCS := args.c hcall.c malloc.c printf.c start.c string.c time.c \
-	vcpu.c
+GUEST_SDK_SRCS := args.c blk.c hcall.c inet.c malloc.c net.c printf.c rand.c \
+	sha256.c start.c string.c time.c vcpu.c vq.c
 GUEST_SDK_OBJS := $(GUEST_SDK_SRCS:%.c=$(GUEST_OBJDIR)/sdk/%.o)
 GUEST_SDK_LIB := $(GUEST_OUT)/libxeno.a
 GUEST_CRT0 := $(GUEST_OBJDIR)/sdk/crt0.o

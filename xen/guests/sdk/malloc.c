@@ -13,6 +13,11 @@
 #define HEAP_MIN_BLOCK	(2 * sizeof(struct heap_block))
 /* In an allocated block's link field: lets free() catch foreign pointers. */
 #define HEAP_MAGIC	0x6b636f6c626f6e78ULL
+/*
+ * Before a pointer from aligned_alloc(): a pseudo-header whose size field
+ * is the distance back to the payload malloc() returned.
+ */
+#define HEAP_ALIGNED_MAGIC	0x6e67696c61786e78ULL
 
 struct heap_block {
 	size_t	hb_size;	/* bytes, header included */
@@ -84,6 +89,35 @@ calloc(size_t nmemb, size_t size)
 	return p;
 }
 
+/*
+ * C11's aligned_alloc, for virtio rings and DMA buffers: over-allocate,
+ * round up, and leave a pseudo-header just below the aligned pointer that
+ * free() follows back to the real block.  Any power-of-two alignment; a
+ * size need not be a multiple of it.
+ */
+void *
+aligned_alloc(size_t align, size_t n)
+{
+	struct heap_block *fake;
+	uintptr_t raw, p;
+	size_t extra;
+
+	if (align == 0 || (align & (align - 1)) != 0)
+		return NULL;
+	if (align <= HEAP_ALIGN)
+		return malloc(n);
+	/* The pseudo-header needs 16 bytes below the aligned pointer. */
+	extra = align + sizeof(struct heap_block);
+	if (n > SIZE_MAX - extra || (raw = (uintptr_t)malloc(n + extra)) == 0)
+		return NULL;
+	p = (raw + sizeof(struct heap_block) + align - 1) &
+	    ~(uintptr_t)(align - 1);
+	fake = (struct heap_block *)p - 1;
+	fake->hb_size = p - raw;
+	fake->hb_magic = HEAP_ALIGNED_MAGIC;
+	return (void *)p;
+}
+
 void
 free(void *p)
 {
@@ -92,6 +126,12 @@ free(void *p)
 	if (p == NULL)
 		return;
 	b = (struct heap_block *)p - 1;
+	if (b->hb_magic == HEAP_ALIGNED_MAGIC) {
+		/* Invalidate it, so a second free() of p is caught. */
+		b->hb_magic = 0;
+		p = (char *)p - b->hb_size;
+		b = (struct heap_block *)p - 1;
+	}
 
 	xeno_spin_lock(&heap_lock);
 	if (b->hb_magic != HEAP_MAGIC)

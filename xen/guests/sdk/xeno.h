@@ -39,9 +39,18 @@ xeno_bootinfo(void)
 	return (const struct xeno_pv_bootinfo *)XENO_PV_BOOTINFO_GPA;
 }
 
-/* Command line (the boot-info cmdline, space-separated key=value words). */
+/*
+ * Command line (the boot-info cmdline, space-separated key=value words).
+ * The number parsers abort with a message naming the argument when its
+ * value is malformed: a guest run with arguments it cannot honour would
+ * test or measure the wrong thing.
+ */
 const char	*xeno_arg_str(const char *);
 uint64_t	 xeno_arg_u64(const char *, uint64_t);
+/* A byte count: decimal or 0x hex, optional suffix K, M, G (powers of 2). */
+uint64_t	 xeno_arg_size(const char *, uint64_t);
+/* Seconds, fractions allowed ("2", "0.25"), returned in ns. */
+uint64_t	 xeno_arg_ns(const char *, uint64_t);
 
 /*
  * Hypercalls.  xeno_hypercall_raw() is the bare instruction: it returns
@@ -165,10 +174,78 @@ XENO_PRINTF(1, 0) int	xeno_vprintf(const char *, va_list);
 XENO_PRINTF(3, 4) int	xeno_snprintf(char *, size_t, const char *, ...);
 XENO_PRINTF(3, 0) int	xeno_vsnprintf(char *, size_t, const char *, va_list);
 
-/* Heap over [bi_heap_start, bi_heap_end), 16-byte aligned blocks. */
+/*
+ * Heap over [bi_heap_start, bi_heap_end), 16-byte aligned blocks.
+ * aligned_alloc() takes any power-of-two alignment (virtio rings, DMA
+ * buffers); free() takes its pointers too.
+ */
 __attribute__((malloc, alloc_size(1))) void	*malloc(size_t);
 __attribute__((malloc, alloc_size(1, 2))) void	*calloc(size_t, size_t);
+__attribute__((malloc, alloc_size(2))) void	*aligned_alloc(size_t, size_t);
 void	 free(void *);
+
+/* SHA-256 (FIPS 180-4), for printing digests of data a guest moved. */
+#define XENO_SHA256_LEN		32
+#define XENO_SHA256_HEX_LEN	65	/* 64 digits and a NUL */
+
+struct xeno_sha256 {
+	uint32_t	sh_state[8];
+	uint64_t	sh_bytes;	/* hashed so far */
+	uint8_t		sh_block[64];	/* the partial block */
+};
+
+void	xeno_sha256_init(struct xeno_sha256 *);
+void	xeno_sha256_update(struct xeno_sha256 *, const void *, size_t);
+void	xeno_sha256_final(struct xeno_sha256 *, uint8_t[XENO_SHA256_LEN]);
+/* A digest as 64 lower-case hex digits and a NUL (XENO_SHA256_HEX_LEN). */
+void	xeno_sha256_hex(const uint8_t[XENO_SHA256_LEN], char *);
+
+/*
+ * splitmix64: a small, fast PRNG that is random-access.  Output k of the
+ * stream seeded with s is xeno_rand_mix(s + (k + 1) * XENO_RAND_GAMMA), so
+ * a test script can recompute any part of a pattern (see blkbench).
+ * Not for secrets.
+ */
+#define XENO_RAND_GAMMA		0x9e3779b97f4a7c15ULL
+
+struct xeno_rand {
+	uint64_t	rn_state;
+};
+
+static inline uint64_t
+xeno_rand_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline void
+xeno_rand_seed(struct xeno_rand *r, uint64_t seed)
+{
+	r->rn_state = seed;
+}
+
+static inline uint64_t
+xeno_rand_next(struct xeno_rand *r)
+{
+	r->rn_state += XENO_RAND_GAMMA;
+	return xeno_rand_mix(r->rn_state);
+}
+
+/* In [0, n), n > 0: multiply-shift, bias below n / 2^64. */
+static inline uint64_t
+xeno_rand_below(struct xeno_rand *r, uint64_t n)
+{
+	return (uint64_t)(((__uint128_t)xeno_rand_next(r) * n) >> 64);
+}
+
+/*
+ * Fills buf with the stream's words from word `first` on, little-endian,
+ * as if the stream had been seeded with `seed` and advanced `first`
+ * times: the pattern of byte offset 8 * first of a region.
+ */
+void	xeno_rand_pattern(uint64_t seed, uint64_t first, void *, size_t);
 
 /* The string functions gcc may call on its own, and a few more. */
 void	*memcpy(void *restrict, const void *restrict, size_t);

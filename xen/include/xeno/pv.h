@@ -152,6 +152,7 @@ enum xeno_hc {
 /* Error codes, numerically equal to Linux errno values, negated in results. */
 #define XENO_E2BIG	7
 #define XENO_EAGAIN	11
+#define XENO_ENOMEM	12	/* guest SDK only: never returned by xeno-hv */
 #define XENO_EFAULT	14
 #define XENO_EBUSY	16
 #define XENO_ENODEV	19
