@@ -32,6 +32,7 @@
 #define VIF_TAG_TAP	0
 #define VIF_TAG_TIMER	1
 #define VIF_BATCH	32	/* signal the guest at least this often */
+#define VIF_PUBLISH	16	/* show it used buffers at least this often */
 #define VIF_BUDGET	256	/* frames per turn before looking elsewhere */
 
 struct vif {
@@ -147,9 +148,11 @@ vif_tx(struct vif *vf)
 			} else
 				nd->nd_stats.sn_tx_drop_tap++;
 		}
-		vq_push(vq, nd->nd_tx_head, 0);
+		vq_push_lazy(vq, nd->nd_tx_head, 0);
 		nd->nd_tx_pending = 0;
-		if (++n % VIF_BATCH == 0)
+		if (++n % VIF_PUBLISH == 0)
+			vq_publish(vq);
+		if (n % VIF_BATCH == 0)
 			dev_signal(q);
 		if (n >= VIF_BUDGET) {
 			/* let receive and the counters have a turn */
@@ -227,13 +230,15 @@ vif_rx(struct vif *vf)
 			continue;
 		}
 		used = net_rx_copy(nd, &req);
-		vq_push(vq, req.vr_head, used);
+		vq_push_lazy(vq, req.vr_head, used);
 		if (used != 0) {
 			nd->nd_stats.sn_rx_packets++;
 			nd->nd_stats.sn_rx_bytes += nd->nd_rx_len;
 		}
 		nd->nd_rx_len = 0;
-		if (++n % VIF_BATCH == 0)
+		if (++n % VIF_PUBLISH == 0)
+			vq_publish(vq);
+		if (n % VIF_BATCH == 0)
 			dev_signal(q);
 		if (n >= VIF_BUDGET)
 			break;	/* the tap is still watched: we come back */

@@ -240,22 +240,30 @@ vq_pop(struct virtq *vq, struct vq_req *req)
 		errno = EIO;
 		return -1;
 	}
-	avail_idx = __atomic_load_n(&vq->vq_avail->va_idx, __ATOMIC_ACQUIRE);
-	if (avail_idx == vq->vq_last_avail_idx)
-		return 0;
-	/*
-	 * The guest can have at most a ring's worth of buffers out: an index
-	 * further ahead means the ring holds nothing we can trust.
-	 */
-	if ((uint16_t)(avail_idx - vq->vq_last_avail_idx) > vq->vq_size) {
-		vq->vq_broken = 1;
-		vq->vq_err_ring++;
-		errno = EIO;
-		return -1;
+	if (vq->vq_avail_known == 0) {
+		avail_idx = __atomic_load_n(&vq->vq_avail->va_idx,
+		    __ATOMIC_ACQUIRE);
+		if (avail_idx == vq->vq_last_avail_idx)
+			return 0;
+		/*
+		 * The guest can have at most a ring's worth of buffers out:
+		 * an index further ahead means the ring holds nothing we can
+		 * trust.
+		 */
+		if ((uint16_t)(avail_idx - vq->vq_last_avail_idx) >
+		    vq->vq_size) {
+			vq->vq_broken = 1;
+			vq->vq_err_ring++;
+			errno = EIO;
+			return -1;
+		}
+		vq->vq_avail_known = (uint16_t)(avail_idx -
+		    vq->vq_last_avail_idx);
 	}
 	head = vq_load16(&vq->vq_avail->va_ring[VQ_SLOT(vq,
 	    vq->vq_last_avail_idx)]);
 	vq->vq_last_avail_idx++;
+	vq->vq_avail_known--;
 
 	req->vr_head = head;
 	req->vr_nseg = 0;
@@ -275,7 +283,7 @@ vq_pop(struct virtq *vq, struct vq_req *req)
 }
 
 void
-vq_push(struct virtq *vq, uint16_t head, uint32_t written_len)
+vq_push_lazy(struct virtq *vq, uint16_t head, uint32_t written_len)
 {
 	struct vq_used_elem *e = &vq->vq_used->vu_ring[VQ_SLOT(vq,
 	    vq->vq_used_idx)];
@@ -283,11 +291,23 @@ vq_push(struct virtq *vq, uint16_t head, uint32_t written_len)
 	__atomic_store_n(&e->vue_id, (uint32_t)head, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->vue_len, written_len, __ATOMIC_RELAXED);
 	vq->vq_used_idx++;
-	__atomic_store_n(&vq->vq_used->vu_idx, vq->vq_used_idx,
-	    __ATOMIC_RELEASE);
 	vq->vq_pushed++;
 	if (vq->vq_unsignalled < UINT32_MAX)
 		vq->vq_unsignalled++;
+}
+
+void
+vq_publish(struct virtq *vq)
+{
+	__atomic_store_n(&vq->vq_used->vu_idx, vq->vq_used_idx,
+	    __ATOMIC_RELEASE);
+}
+
+void
+vq_push(struct virtq *vq, uint16_t head, uint32_t written_len)
+{
+	vq_push_lazy(vq, head, written_len);
+	vq_publish(vq);
 }
 
 int
@@ -300,6 +320,7 @@ vq_need_notify(struct virtq *vq)
 	if (pushed == 0)
 		return 0;
 	vq->vq_unsignalled = 0;
+	vq_publish(vq);
 	/* Our used idx store before the guest's flags or used_event load. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq->vq_event_idx)
@@ -347,11 +368,13 @@ vq_set_notify(struct virtq *vq, int enable)
 }
 
 int
-vq_has_work(const struct virtq *vq)
+vq_has_work(struct virtq *vq)
 {
 	/* A broken queue has none: it would only fail again. */
 	if (vq->vq_broken)
 		return 0;
+	if (vq->vq_avail_known != 0)
+		return 1;
 	return __atomic_load_n(&vq->vq_avail->va_idx, __ATOMIC_ACQUIRE) !=
 	    vq->vq_last_avail_idx;
 }

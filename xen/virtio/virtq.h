@@ -125,6 +125,13 @@ struct virtq {
 	int		 vq_event_idx;	/* VIRTIO_F_EVENT_IDX negotiated */
 	int		 vq_broken;	/* ring is garbage until vq_init */
 	uint32_t	 vq_unsignalled; /* pushes since vq_need_notify */
+	/*
+	 * Entries past vq_last_avail_idx known to be available from the last
+	 * read of the guest's avail idx: the idx (a cache line the guest keeps
+	 * writing) is read again only when these run out.  0 after vq_init
+	 * and whenever unsure.
+	 */
+	uint16_t	 vq_avail_known;
 
 	uint64_t	 vq_popped;	/* requests handed to the backend */
 	uint64_t	 vq_pushed;	/* used entries, failed chains too */
@@ -181,6 +188,16 @@ int	vq_pop(struct virtq *, struct vq_req *);
 void	vq_push(struct virtq *, uint16_t, uint32_t);
 
 /*
+ * vq_push in two steps, for a backend handing back many requests: the
+ * used entry now, the used idx that shows it to the guest with
+ * vq_publish (or vq_need_notify, which publishes first).  A guest polling
+ * the used idx then sees one cache-line update per batch instead of one
+ * per request.  Call vq_publish (or vq_need_notify) before waiting.
+ */
+void	vq_push_lazy(struct virtq *, uint16_t, uint32_t);
+void	vq_publish(struct virtq *);
+
+/*
  * After a batch of pushes: 1 if the guest wants a used-buffer interrupt
  * for them (avail flags, or used_event with event_idx), 0 if not or if
  * nothing was pushed since the last call.
@@ -202,6 +219,6 @@ void	vq_set_notify(struct virtq *, int);
  * The guest has made buffers available that we have not popped.  Always
  * 0 on a broken queue, so a `while (vq_has_work)` loop ends.
  */
-int	vq_has_work(const struct virtq *);
+int	vq_has_work(struct virtq *);
 
 #endif /* XEN_VIRTIO_VIRTQ_H */
