@@ -8,7 +8,12 @@ HV=$B/xeno-hv
 G=$B/guests
 D=$(mktemp -d /tmp/xeno-demo.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$D"; }
+NS=xeno-demo-$$
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$D"
+}
 trap cleanup EXIT
 
 if [ ! -c /dev/kvm ]; then
@@ -43,5 +48,29 @@ $HV run --image $G/hostile.elf --args "test=null-read" --stats $D/crash.stats
 echo "xeno-hv exit status: $? (80 = guest crashed)"
 set -e
 $HV stat $D/crash.stats | tail -1
+
+say "devices: a guest behind a tap (VIF) with a disk (VBD) on a CoW overlay"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" tuntap add dev xv1 mode tap
+ip -n "$NS" addr add 10.0.0.1/24 dev xv1
+ip -n "$NS" link set xv1 up
+head -c $((4 << 20)) /dev/urandom >$D/base.img
+ip netns exec "$NS" $HV run --image $G/udp-echo.elf --mem 32M \
+    --vif tap=xv1,mac=52:54:00:12:34:56,ip=10.0.0.2/24 \
+    --vbd id=root,base=$D/base.img,overlay=$D/dom1.cow \
+    --stats $D/dev.stats >$D/echo.out &
+pids+=($!)
+for i in $(seq 100); do grep -q ready $D/echo.out && break; sleep 0.05; done
+ip netns exec "$NS" ping -c 3 -i 0.2 10.0.0.2 | tail -2
+ip netns exec "$NS" $B/tools/nettool udp-echo 10.0.0.2 7 10
+ip netns exec "$NS" $B/tools/nettool udp-send 10.0.0.2 7 xeno:exit
+wait "${pids[-1]}"
+cat $D/echo.out
+$HV stat $D/dev.stats | sed -n '/vif/,$p'
+$HV run --image $G/blkbench.elf --mem 32M \
+    --vbd id=root,base=$D/base.img,overlay=$D/dom1.cow \
+    --args "mode=write-verify seed=1 offset=8 bytes=1048576" --stats $D/blk.stats
+$HV stat $D/blk.stats | sed -n '/vbd/,$p'
 
 say "done: every domain above was a separate xeno-hv process on /dev/kvm"

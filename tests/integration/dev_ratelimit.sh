@@ -1,17 +1,19 @@
 #!/bin/bash
 # A rate-limited VIF: pktgen sends 1500-byte frames as fast as it can
-# through a limit of 100 KiB per 10 ms (10,240,000 bytes/s).  Over 5 s the
-# host tap receives within 5% of that; nothing is dropped (the guest is
-# held back instead), and the throttle counter shows it.
+# through a limit of 1 MiB per 100 ms (10 MiB/s).  Over 5 s the host tap
+# receives within 5% of that; nothing is dropped (the guest is held back
+# instead), and the throttle counter shows it.  (The bucket absorbs stalls
+# of the I/O thread shorter than 100 ms, as on a loaded or sanitized build;
+# at most one bucket of difference over 5 s is 2%.)
 . "$(dirname "$0")/../lib.sh"
 need_kvm
 need_netns
 netns_new rl
 tap_new xr 10.0.0.1/24
-RATE=10240000
+RATE=10485760
 
 in_ns "${HV[@]}" run --image "$XENO_GUESTS/pktgen.elf" \
-    --vif tap=xr,ip=10.0.0.2/24,tx-bytes=100K:10 \
+    --vif tap=xr,ip=10.0.0.2/24,tx-bytes=1M:100 \
     --args "mode=tx dst_mac=02:00:00:00:00:01 size=1500 seconds=8" \
     --stats "$T/st" >"$T/out" 2>&1 &
 pid=$!
