@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "xen.h"
@@ -42,15 +41,6 @@
 #define DEV_TAG_CTL		(1ULL << 32)
 #define DEV_TAG_KICK		(2ULL << 32)
 #define DEV_TAG_DEV		(3ULL << 32)
-
-uint64_t
-dev_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int
 dev_epoll_add(int ep, int fd, uint32_t events, uint64_t tag)

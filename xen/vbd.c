@@ -37,7 +37,7 @@ vbd_queue(struct dev *d, struct dev_queue *q)
 	struct virtq *vq = &q->dq_vq;
 	struct vq_req req;
 	unsigned int n = 0;
-	uint64_t now = dev_realtime_ns();
+	uint64_t now = vmm_realtime_ns();
 	uint32_t len;
 	int r;
 
@@ -59,7 +59,7 @@ vbd_queue(struct dev *d, struct dev_queue *q)
 		vq_push(vq, req.vr_head, len);
 		if (++n % VBD_BATCH == 0) {
 			dev_signal(q);
-			now = dev_realtime_ns();
+			now = vmm_realtime_ns();
 		}
 		if (n >= VBD_BUDGET) {
 			dev_requeue(d);
@@ -78,7 +78,7 @@ vbd_event(struct dev *d, unsigned int tag)
 	if (tag == VBD_TAG_LEASE &&
 	    read(vb->vb_timer, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_warn("vbd: timerfd");
-	if (blk_lease_update(&vb->vb_blk, dev_realtime_ns()))
+	if (blk_lease_update(&vb->vb_blk, vmm_realtime_ns()))
 		log_warnx("VBD '%s': lease expired; I/O now fails",
 		    vb->vb_blk.bd_cfg.bc_id);
 }
@@ -88,7 +88,7 @@ vbd_stats(struct dev *d, struct xeno_stats_dev *s)
 {
 	struct vbd *vb = d->dv_priv;
 
-	blk_lease_update(&vb->vb_blk, dev_realtime_ns());
+	blk_lease_update(&vb->vb_blk, vmm_realtime_ns());
 	s->sx_blk = vb->vb_blk.bd_stats;
 }
 
@@ -134,7 +134,7 @@ vbd_create(struct dev *d, const char *spec, char *err, size_t errsz,
 	}
 	vb->vb_dev = d;
 	vb->vb_timer = -1;
-	if (blk_open(&vb->vb_blk, &bc, dev_realtime_ns(), err, errsz) == -1) {
+	if (blk_open(&vb->vb_blk, &bc, vmm_realtime_ns(), err, errsz) == -1) {
 		blk_config_free(&bc);
 		free(vb);
 		*code = HV_EXIT_NOINPUT;

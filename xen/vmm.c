@@ -43,7 +43,7 @@ vmm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t
+uint64_t
 vmm_realtime_ns(void)
 {
 	struct timespec ts;

@@ -227,7 +227,6 @@ int64_t	dev_hc_info(struct vm *, struct xeno_hc_device_info *);
 int64_t	dev_hc_queue_setup(struct vm *, const struct xeno_hc_queue_setup *);
 int	dev_doorbell(struct vm *, unsigned int);
 void	dev_ready_ack(struct vm *, unsigned int);
-uint64_t dev_realtime_ns(void);
 
 /* vif.c, vbd.c: create a device from its option string */
 int	vif_create(struct dev *, const char *, char *, size_t, int *);
@@ -293,6 +292,7 @@ int	vmm_run(struct vm *);
 void	vmm_destroy(struct vm *);
 void	*vmm_gpa(const struct vm *, uint64_t, uint64_t);
 uint64_t vmm_now_ns(void);
+uint64_t vmm_realtime_ns(void);
 uint64_t vmm_guest_ns(const struct vm *, uint64_t);
 uint64_t vmm_tsc_to_ns(const struct vm *, uint64_t);
 void	vmm_time_update(struct vm *);

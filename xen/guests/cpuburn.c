@@ -21,30 +21,6 @@ static struct burn_vcpu	burn_vcpus[XENO_PV_MAX_VCPUS];
 static uint64_t		burn_deadline_ns;
 static uint32_t		burn_finished;	/* secondary vCPUs done */
 
-/* seconds=S[.fraction] in ns; digits past nanoseconds are ignored. */
-static uint64_t
-burn_parse_seconds(const char *s)
-{
-	const char *p = s;
-	uint64_t sec = 0, frac = 0, scale = NS_PER_SEC, ns;
-
-	for (; *p >= '0' && *p <= '9'; p++)
-		if (__builtin_mul_overflow(sec, 10, &sec) ||
-		    __builtin_add_overflow(sec, (uint64_t)(*p - '0'), &sec))
-			goto bad;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if ((scale /= 10) > 0)
-				frac += (*p - '0') * scale;
-	if (p == s || *p != '\0' ||
-	    __builtin_mul_overflow(sec, NS_PER_SEC, &ns) ||
-	    __builtin_add_overflow(ns, frac, &ns))
-		goto bad;
-	return ns;
-bad:
-	xeno_abort("cpuburn: seconds=%s is not a number of seconds", s);
-}
-
 static void
 burn_run(struct burn_vcpu *bv, uint64_t state)
 {
@@ -80,7 +56,7 @@ main(int argc, char **argv)
 	if (xeno_arg_str("ms") != NULL)
 		duration_ns = xeno_arg_u64("ms", 0) * NS_PER_MS;
 	else if ((seconds = xeno_arg_str("seconds")) != NULL)
-		duration_ns = burn_parse_seconds(seconds);
+		duration_ns = xeno_arg_ns("seconds", 0);
 	else
 		duration_ns = NS_PER_SEC;
 
