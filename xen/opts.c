@@ -15,15 +15,16 @@
 #define OPTS_ERR(...)	err_set(err, errsz, EINVAL, __VA_ARGS__)
 
 /*
- * A size: a decimal number with an optional binary suffix K, M, G or T
- * (also KiB, MiB, ..., and a B alone for bytes).  A bare number means MiB,
- * as with QEMU's -m.
+ * A count: a decimal number with an optional binary suffix K, M, G or T
+ * (also KiB, MiB, ..., and a B alone for units).  A bare number is
+ * multiplied by 1 << bare_shift.  Shared by every option that takes a
+ * size, so they all read "64M" alike.
  */
 int
-opts_parse_size(const char *s, uint64_t *out)
+opts_parse_scaled(const char *s, unsigned int bare_shift, uint64_t *out)
 {
 	unsigned long long v;
-	unsigned int shift = 20;
+	unsigned int shift = bare_shift;
 	char *end;
 
 	if (s == NULL || *s < '0' || *s > '9')
@@ -75,6 +76,13 @@ opts_parse_size(const char *s, uint64_t *out)
 bad:
 	errno = EINVAL;
 	return -1;
+}
+
+/* A memory size: a bare number means MiB, as with QEMU's -m. */
+int
+opts_parse_size(const char *s, uint64_t *out)
+{
+	return opts_parse_scaled(s, 20, out);
 }
 
 static int

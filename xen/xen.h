@@ -66,6 +66,7 @@ struct hv_config {
 	unsigned int	 hc_nvbd;
 };
 
+int	opts_parse_scaled(const char *, unsigned int, uint64_t *);
 int	opts_parse_size(const char *, uint64_t *);
 int	opts_parse_run(int, const char *const *, struct hv_config *, char *,
 	    size_t);

@@ -8,6 +8,17 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* FUZZ_ASAN: built with ASan, whose poisoning drivers may use. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ASAN 1
+#endif
+#endif
+#ifdef FUZZ_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+
 /* An invariant of the code under test: a trap is what libFuzzer reports. */
 #define CHECK(c)							\
 	do {								\

@@ -75,9 +75,9 @@ $(FUZZ_DIR)/fuzz_opts: xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_stats: xen/stats.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
-$(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/lib/log.c
+$(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
-    xen/virtio/virtq.c xen/lib/log.c
+    xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 
 $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_MK)
 	@mkdir -p $(@D)

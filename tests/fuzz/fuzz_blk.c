@@ -49,15 +49,6 @@
 #include "virtio/blk.h"
 #include "virtio/virtq.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FUZZ_ASAN 1
-#endif
-#endif
-#ifdef FUZZ_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 #define FUZZ_MEM	0x10000ULL
 #define FUZZ_LO		0x1000ULL
 #define FUZZ_HDR	4

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "xen.h"		/* opts_parse_scaled */
 #include "xeno/log.h"
 #include "xeno/pv.h"
 #include "virtio/blk.h"
@@ -98,52 +99,6 @@ static const struct {
 };
 
 #define BLK_NFIELDS	(sizeof(blk_fields) / sizeof(blk_fields[0]))
-
-/* Bytes: decimal, optionally K, M, G or T (binary; "KiB" and "KB" too). */
-static int
-blk_parse_size(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned int shift = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++)
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
-			return -1;
-	switch (*s) {
-	case '\0':
-		break;
-	case 'K':
-	case 'k':
-		shift = 10;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		break;
-	case 'T':
-	case 't':
-		shift = 40;
-		break;
-	default:
-		return -1;
-	}
-	if (shift != 0) {
-		s++;
-		if (*s != '\0' && strcmp(s, "iB") != 0 && strcmp(s, "B") != 0)
-			return -1;
-		if (v > (UINT64_MAX >> shift))
-			return -1;
-	}
-	*out = v << shift;
-	return 0;
-}
 
 /* n decimal digits at s, or -1. */
 static int
@@ -261,11 +216,11 @@ blk_parse_extents(char *v, struct blk_config *bc, char *err, size_t errsz)
 			return BLK_ERR("--vbd: extents: extent %d has no file "
 			    "name", n);
 		be = &bc->bc_extent[n - 1];
-		if (blk_parse_size(off, &be->be_off) == -1)
+		if (opts_parse_scaled(off, 0, &be->be_off) == -1)
 			return BLK_ERR("--vbd: extents: extent %d offset '%s' "
 			    "is not a size (bytes, or with K, M, G, T)", n,
 			    off);
-		if (blk_parse_size(len, &be->be_len) == -1)
+		if (opts_parse_scaled(len, 0, &be->be_len) == -1)
 			return BLK_ERR("--vbd: extents: extent %d length '%s' "
 			    "is not a size (bytes, or with K, M, G, T)", n,
 			    len);

@@ -20,42 +20,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "xen.h"		/* opts_parse_scaled */
 #include "xeno/log.h"
 #include "xeno/pv.h"
 #include "virtio/net.h"
 
 #define NET_ERR(...)	err_set(err, errsz, EINVAL, __VA_ARGS__)
 
-/* A count with an optional binary suffix K, M or G; bare is units. */
+/* The n bytes at s as a count (opts_parse_scaled: K, M, G...; bare is units). */
 static int
 net_parse_count(const char *s, size_t n, uint64_t *out)
 {
-	uint64_t v = 0;
-	unsigned int shift = 0;
-	size_t i;
+	char buf[32];
 
-	if (n == 0)
+	if (n == 0 || n >= sizeof(buf))
 		return -1;
-	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0)
-		return -1;
-	if (i + 1 == n) {
-		switch (s[i]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		default: return -1;
-		}
-	} else if (i != n)
-		return -1;
-	if (v > (UINT64_MAX >> shift))
-		return -1;
-	*out = v << shift;
-	return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return opts_parse_scaled(buf, 0, out);
 }
 
 /* SIZE:REFILL_MS[:BURST] */
