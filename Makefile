@@ -14,7 +14,7 @@ CFLAGS	?= -O2 -g
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wwrite-strings
 XCFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ixen/include -Ixen \
-	   -MMD -MP
+	   -Ivfr-rules -MMD -MP
 LDLIBS	:= -lpthread
 
 # xeno-hv is static and built against musl: about 100 KB of code, so a
@@ -36,10 +36,13 @@ else
 HV_LDFLAGS := -static
 endif
 
+# The runtime half of vfr-rules (no libpcap) is part of xeno-hv.
+VFR_RT_SRCS := $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c bpf.c \
+	   prog.c obj.c))
 HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
 	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c xen/virtio/virtq.c \
 	   xen/virtio/blk.c xen/virtio/net.c xen/virtio/ratelimit.c \
-	   xen/dev.c xen/vif.c xen/vbd.c
+	   xen/dev.c xen/vif.c xen/vbd.c $(VFR_RT_SRCS)
 HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
 HV_BIN_OBJS := $(HV_SRCS:%.c=$(BUILD)/hvobj/%.o) $(BUILD)/hvobj/xen/main.o
 HV_LIB	:= $(BUILD)/libxenohv.a
@@ -54,9 +57,10 @@ BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
 
 .PHONY: all deps test test-asan test-valgrind bench demo clean format
 
-all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS) fuzz-build
+all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS) vfr fuzz-build
 
 include xen/guests/guests.mk
+include vfr-rules/vfr.mk
 include tests/fuzz/fuzz.mk
 
 $(BUILD)/obj/%.o: %.c
@@ -86,6 +90,14 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(HV_LIB)
 	@mkdir -p $(@D) $(BUILD)/obj/tests
 	$(CC) $(XCFLAGS) -MF $(BUILD)/obj/tests/$*.d -Itests/unit \
 	    $(HV_LDFLAGS:-static=) -o $@ $< $(HV_LIB) $(LDLIBS)
+
+# Unit tests of the vfr-rules language also need the user-side library.
+$(BUILD)/tests/test_vfr%: tests/unit/test_vfr%.c tests/unit/t.h $(HV_LIB) \
+    $(VFR_LIB)
+	@mkdir -p $(@D) $(BUILD)/obj/tests
+	$(CC) $(XCFLAGS) -MF $(BUILD)/obj/tests/test_vfr$*.d -Itests/unit \
+	    $(HV_LDFLAGS:-static=) -o $@ $< $(VFR_LIB) $(HV_LIB) -lpcap \
+	    $(LDLIBS)
 
 $(BUILD)/bench/boot: bench/boot/boot.c $(HV_LIB)
 	@mkdir -p $(@D)

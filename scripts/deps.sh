@@ -20,6 +20,8 @@ coreutils
 procps
 util-linux
 binutils
+libpcap-dev
+tcpdump
 "
 
 missing=""

@@ -79,9 +79,21 @@ $(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/opts.c xen/lib/log
 $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
     xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 
-$(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_MK)
+# vfr-rules: the runtime half alone, or with the language (and libpcap).
+FUZZ_VFR_RT	:= $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c bpf.c \
+		   prog.c obj.c))
+FUZZ_VFR_LANG	:= $(filter-out $(FUZZ_VFR_RT) vfr-rules/vfrc.c, \
+		   $(wildcard vfr-rules/*.c))
+$(FUZZ_DIR)/fuzz_vfr_key: $(FUZZ_VFR_RT)
+$(FUZZ_DIR)/fuzz_vfr_obj: $(FUZZ_VFR_RT)
+$(FUZZ_DIR)/fuzz_vfr_diff: $(FUZZ_VFR_RT)
+$(FUZZ_DIR)/fuzz_vfr_parse: $(FUZZ_VFR_RT) $(FUZZ_VFR_LANG)
+$(FUZZ_DIR)/fuzz_vfr_parse: FUZZ_LIBS := -lpcap
+
+$(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) \
+    $(wildcard vfr-rules/*.h) $(FUZZ_MK)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
 # Stops at the first fuzzer that finds something; its report ends with
 # the path of the input (under $(FUZZ_DIR)/artifacts/NAME/).
