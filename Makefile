@@ -37,12 +37,13 @@ HV_LDFLAGS := -static
 endif
 
 # The runtime half of vfr-rules (no libpcap) is part of xeno-hv.
-VFR_RT_SRCS := $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c bpf.c \
+VFR_RT_SRCS := $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c ct.c bpf.c \
 	   prog.c obj.c))
 HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
 	   xen/vmm.c xen/vcpu.c xen/hcall.c xen/lib/log.c xen/virtio/virtq.c \
 	   xen/virtio/blk.c xen/virtio/net.c xen/virtio/ratelimit.c \
-	   xen/dev.c xen/vif.c xen/vbd.c $(VFR_RT_SRCS)
+	   xen/dev.c xen/vif.c xen/vbd.c xen/virtio/fw.c xen/flowlog.c \
+	   xen/ctl.c $(VFR_RT_SRCS)
 HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
 HV_BIN_OBJS := $(HV_SRCS:%.c=$(BUILD)/hvobj/%.o) $(BUILD)/hvobj/xen/main.o
 HV_LIB	:= $(BUILD)/libxenohv.a

@@ -183,8 +183,11 @@ struct vfr_key {
 	uint8_t		k_ct;		/* one VFR_CT_ bit, set by the caller */
 	uint8_t		k_tcpflags;	/* 0 if not TCP */
 	uint8_t		k_frag;		/* 1: a non-first fragment */
-	uint8_t		k_l4off_ok;	/* the L4 header was in the frame */
-	uint16_t	k_l4off;	/* offset of the L4 header */
+	uint8_t		k_malformed;	/* claims IPv4/IPv6/ARP but its
+					   header does not parse (k_l3 is
+					   then VFR_L3_OTHER) */
+	uint16_t	k_l4off;	/* offset of the L4 header, 0: none */
+	uint16_t	k_icmp_id;	/* ICMP/ICMPv6 echo identifier */
 	uint32_t	k_f[VFR_NFIELDS];
 	struct vfr_addr	k_addr[VFR_NAFIELDS];
 	uint8_t		k_smac[6];
@@ -199,6 +202,14 @@ struct vfr_key {
 	uint8_t		k_nd_tll_ok;
 	uint8_t		k_nd_tll[6];
 	struct vfr_addr	k_nd_target;
+	/* an ICMP/ICMPv6 error: the header it quotes (connection tracking
+	   looks for that flow: state related) */
+	uint8_t		k_inner_ok;
+	uint8_t		k_inner_proto;
+	uint16_t	k_inner_sport;	/* or the echo identifier */
+	uint16_t	k_inner_dport;
+	struct vfr_addr	k_inner_src;
+	struct vfr_addr	k_inner_dst;
 };
 
 /*
@@ -295,5 +306,138 @@ int	vfr_parse(const struct vfr_source *op, const struct vfr_source *tenant,
  * normal form again yields the same IR and the same normal form.
  */
 int	vfr_print(const struct vfr_ruleset *, FILE *);
+
+/*
+ * vfr_parse() with options (vfr_parse() is this with none).  po_warn, if
+ * set, receives each warning as one "file:line: warning: ..." string:
+ * today, rules that can never match because an earlier accept, drop or
+ * reject rule decides every packet they would match.
+ */
+#define VFR_PARSE_NOINCLUDE	0x1	/* refuse "include" in operator text
+					   too (fuzzers, untrusted text) */
+struct vfr_parse_opts {
+	int		 po_flags;
+	void		(*po_warn)(void *, const char *);
+	void		*po_warn_arg;
+};
+int	vfr_parse_ext(const struct vfr_source *op,
+	    const struct vfr_source *tenant, const struct vfr_parse_opts *,
+	    struct vfr_ruleset *, char *err, size_t errlen);
+
+/*
+ * Read a rule file ("-": standard input) into a malloc'ed buffer (NUL
+ * terminated, not counted in *len).  Refuses files that are not regular
+ * (but stdin) or larger than 16 MiB.  0, or -1 with "path: reason".
+ */
+int	vfr_file_read(const char *path, char **text, size_t *len, char *err,
+	    size_t errlen);
+
+/* ---- connection tracking (runtime; ct.c) ---- */
+
+/*
+ * A flow: the packets of one connection (TCP, UDP, SCTP, ICMP echo), of
+ * one IP address and protocol pair (other IP protocols, fragments), or of
+ * one Ethernet type and MAC pair (not IP), in both directions.
+ * "Orientation" 0 is the direction of the flow's first packet.  Flows
+ * that were never accepted (denied) are kept only for the flow log: they
+ * never make a packet established, and they go first when room is needed.
+ */
+#define VFR_FLOW_ACCEPTED	0x1	/* a packet of it was accepted */
+#define VFR_FLOW_DENIED		0x2	/* a packet of it was dropped */
+#define VFR_FLOW_REPLIED	0x4	/* seen in orientation 1, accepted */
+#define VFR_FLOW_CLOSING	0x8	/* TCP FIN or RST seen */
+#define VFR_FLOW_UNTRACKED	0x10	/* for the log only: no state */
+
+struct vfr_flow_key {
+	struct vfr_addr	fk_addr[2];	/* orientation 0: source, dest */
+	uint16_t	fk_port[2];	/* ports, echo id twice, or ethertype */
+	uint8_t		fk_proto;	/* IP protocol; 0 if not IP */
+	uint8_t		fk_l3;		/* VFR_L3_ */
+	uint8_t		fk_pad[2];
+};
+
+struct vfr_flow {
+	struct vfr_flow_key fl_key;
+	uint8_t		fl_dir;		/* VFR_DIR_ of orientation 0 */
+	uint8_t		fl_flags;	/* VFR_FLOW_ */
+	uint8_t		fl_tcp[2];	/* TCP flags seen, per orientation */
+	/* since the last export, by orientation and by verdict (0:
+	   accepted, 1: dropped): packets, bytes, the rule that decided the
+	   latest of them (a rule id or a VFR_RULE_ marker) */
+	uint64_t	fl_pkts[2][2];
+	uint64_t	fl_bytes[2][2];
+	uint32_t	fl_rule[2][2];
+	uint64_t	fl_first_ns;	/* monotonic: first packet */
+	uint64_t	fl_last_ns;	/* monotonic: last packet */
+	uint64_t	fl_start_ns;	/* first packet since the last export,
+					   0: none since */
+	uint32_t	fl_next;	/* hash chain (index + 1), 0: end */
+	uint32_t	fl_bucket;
+};
+
+#define VFR_RULE_POLICY	0xffffffffU	/* no rule: the policy decided */
+#define VFR_RULE_SPOOF	0xfffffffeU	/* anti-spoofing decided */
+#define VFR_RULE_CTFULL	0xfffffffdU	/* flow table full */
+
+enum vfr_ct_why {
+	VFR_CT_EXPORT,		/* periodic record of a live flow */
+	VFR_CT_END,		/* timed out or closed */
+	VFR_CT_EVICT,		/* pushed out to make room */
+};
+
+/* Called with each flow that has packets to report. */
+typedef void	(*vfr_ct_emit_fn)(void *, const struct vfr_flow *,
+		    enum vfr_ct_why);
+
+struct vfr_ct {
+	struct vfr_flow	*ct_flow;	/* ct_max entries */
+	uint32_t	*ct_bucket;	/* index + 1 of the first, 0: empty */
+	uint32_t	 ct_nbucket;	/* a power of two */
+	uint32_t	 ct_max;
+	uint32_t	 ct_count;
+	uint32_t	 ct_free;	/* index + 1 of a free entry, 0: none */
+	uint32_t	 ct_unused;	/* entries never used yet start here */
+	uint64_t	 ct_seed[2];	/* keyed hash: a guest cannot aim */
+	vfr_ct_emit_fn	 ct_emit;
+	void		*ct_arg;
+	/* counters */
+	uint64_t	 ct_full;	/* a flow could not be added */
+	uint64_t	 ct_evicted;	/* unreplied or denied flows pushed out */
+	uint64_t	 ct_untracked_pkts;	/* packets in no flow */
+	uint64_t	 ct_untracked_bytes;
+};
+
+/* max flows (>= 16), a random seed, where finished flows go.  -1: ENOMEM */
+int	vfr_ct_init(struct vfr_ct *, uint32_t, uint64_t, uint64_t,
+	    vfr_ct_emit_fn, void *);
+void	vfr_ct_free(struct vfr_ct *);
+
+/*
+ * Before classification: find the packet's flow and set k->k_ct.
+ * Returns the flow or NULL; *orient is the packet's orientation in it.
+ */
+struct vfr_flow *vfr_ct_lookup(struct vfr_ct *, struct vfr_key *, uint64_t,
+	    int *);
+
+/*
+ * After the verdict (VFR_ACCEPT or not) on a packet of len bytes: add it
+ * to its flow (f from vfr_ct_lookup, NULL for a new one) and advance the
+ * TCP state.  rule is the deciding rule's id or a VFR_RULE_ marker.
+ * Returns 0, or -1 if an accepted NEW packet found no room (the caller
+ * drops it: VFR_RULE_CTFULL).
+ */
+int	vfr_ct_update(struct vfr_ct *, struct vfr_flow *f, int orient,
+	    const struct vfr_key *, int action, uint32_t rule, uint32_t len,
+	    uint64_t now);
+
+/*
+ * Time passes: flows idle past their timeout end (emitted with
+ * VFR_CT_END, removed), live flows with packets older than export_ns are
+ * emitted (VFR_CT_EXPORT) and their period restarts.
+ */
+void	vfr_ct_sweep(struct vfr_ct *, uint64_t now, uint64_t export_ns);
+
+/* Emit every flow with packets and forget them all (a VIF going away). */
+void	vfr_ct_flush(struct vfr_ct *);
 
 #endif /* VFR_RULES_VFR_H */

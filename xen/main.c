@@ -3,8 +3,11 @@
  *
  *	xeno-hv run --image IMG [--mem SIZE] [--vcpus N] [--args STR]
  *	    [--console stdio|none|file:PATH] [--stats PATH] [--name NAME]
- *	    [--vif SPEC]... [--vbd SPEC]...
+ *	    [--vif SPEC]... [--vbd SPEC]... [--rules FILE.vfro]
+ *	    [--flowlog PATH[,records=N][,interval=S]] [--control SOCKET]
  *	xeno-hv stat FILE [--json]
+ *	xeno-hv flows FILE [--json] [--follow]
+ *	xeno-hv ctl SOCKET rules FILE.vfro | capture-stop VIF | shutdown
  *
  * Exit codes are listed in xen.h and docs/XENO-HV.md.
  */
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "xen.h"
+#include "xeno/control.h"
 #include "xeno/log.h"
 
 static void
@@ -27,6 +31,9 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: xeno-hv run --image IMAGE [options]\n"
 	    "       xeno-hv stat FILE [--json]\n"
+	    "       xeno-hv flows FILE [--json] [--follow]\n"
+	    "       xeno-hv ctl SOCKET rules FILE.vfro | capture-stop VIF | "
+	    "shutdown\n"
 	    "       xeno-hv --version\n"
 	    "\n"
 	    "run options:\n"
@@ -42,11 +49,17 @@ usage(FILE *f)
 	    "                    tap=NAME|fd=N[,mac=MAC][,ip=A.B.C.D/P]"
 	    "[,ip6=ADDR/P]\n"
 	    "                    [,rx-bytes=SIZE:MS[:BURST]][,tx-bytes=...]"
-	    "[,rx-pkts=...][,tx-pkts=...]\n"
+	    "[,rx-pkts=...][,tx-pkts=...][,flows=N]\n"
 	    "  --vbd SPEC        a block device: id=ID,extents=FILE:OFF:LEN"
 	    "[+FILE:OFF:LEN...][,ro]\n"
 	    "                    or id=ID,base=FILE,overlay=FILE; "
 	    "[,lease-until=YYYY-MM-DDTHH:MM:SSZ]\n"
+	    "  --rules FILE      VFR rule set compiled by xeno-vfrc -o "
+	    "(default: accept all)\n"
+	    "  --flowlog SPEC    flow-log ring file: PATH[,records=N]"
+	    "[,interval=SECONDS]\n"
+	    "  --control PATH    control socket (rule sets, captures, "
+	    "shutdown)\n"
 	    "\n"
 	    "exit status: the guest's exit status (0-63); 64 usage; 65 bad "
 	    "image;\n"
@@ -57,13 +70,108 @@ usage(FILE *f)
 	    "  82 destroyed by signal\n", XENO_PV_MAX_VCPUS);
 }
 
+/* The domain's firewall, with its flow log, before the VIFs join it. */
+static int
+fw_start(struct vm *vm, const struct hv_config *cfg, int *code)
+{
+	const struct xeno_stats_hdr *h = vm->vm_stats.sp_hdr;
+	char err[256];
+
+	if (cfg->hc_flowlog != NULL && (vm->vm_flowlog =
+	    flowlog_create(cfg->hc_flowlog, h->sh_name, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		*code = strstr(err, "create") != NULL ? HV_EXIT_CANTCREAT :
+		    HV_EXIT_USAGE;
+		return -1;
+	}
+	if (fw_domain_init(&vm->vm_fw, h->sh_name,
+	    (struct xeno_stats_rules *)(void *)(vm->vm_stats.sp_base +
+	    h->sh_rules_off), vm->vm_flowlog) == -1) {
+		log_warn("firewall");
+		*code = HV_EXIT_OSERR;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read a whole (small) file: a malloc'ed buffer, or NULL with errno. */
+static uint8_t *
+file_read(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	ssize_t r;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > max) {
+		close(fd);
+		errno = EFBIG;
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)st.st_size) {
+		r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			free(buf);
+			close(fd);
+			errno = r == 0 ? EIO : errno;
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+/* --rules: install a compiled rule set before the guest runs. */
+static int
+rules_load(struct vm *vm, const char *path, int *code)
+{
+	struct vfr_ruleset rs;
+	char err[256];
+	uint8_t *buf;
+	size_t len;
+
+	if ((buf = file_read(path, XENO_CTL_MAX_PAYLOAD, &len)) == NULL) {
+		log_warn("--rules: cannot read '%s'", path);
+		*code = HV_EXIT_NOINPUT;
+		return -1;
+	}
+	if (vfr_obj_load(buf, len, &rs, err, sizeof(err)) == -1) {
+		free(buf);
+		log_warnx("--rules: %s: %s (compile rules with xeno-vfrc -o)",
+		    path, err);
+		*code = HV_EXIT_DATAERR;
+		return -1;
+	}
+	free(buf);
+	if (fw_install(&vm->vm_fw, &rs, err, sizeof(err)) == -1) {
+		vfr_ruleset_free(&rs);
+		log_warnx("--rules: %s: %s", path, err);
+		*code = HV_EXIT_OSERR;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_run(int argc, char **argv, uint64_t start_ns)
 {
 	struct hv_config cfg;
 	struct vm vm;
 	char err[256];
-	int rc, code;
+	int rc, code, fw_ok = 0;
 
 	rc = opts_parse_run(argc, (const char *const *)argv, &cfg, err,
 	    sizeof(err));
@@ -98,10 +206,30 @@ cmd_run(int argc, char **argv, uint64_t start_ns)
 	}
 	if (vmm_load_pv(&vm, &cfg, &code) == -1)
 		goto out;
+	if (fw_start(&vm, &cfg, &code) == -1)
+		goto out;
+	fw_ok = 1;
 	if (dev_create_all(&vm, &cfg, &code) == -1)
 		goto out;
+	if (cfg.hc_rules != NULL && rules_load(&vm, cfg.hc_rules, &code) == -1)
+		goto out;
+	if (cfg.hc_control != NULL &&
+	    (vm.vm_ctl = ctl_start(&vm, cfg.hc_control, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		code = HV_EXIT_CANTCREAT;
+		goto out;
+	}
 	code = vmm_run(&vm);
 out:
+	ctl_stop(vm.vm_ctl);
+	vm.vm_ctl = NULL;
+	/* the VIFs log their last flows as they go: flow log after them */
+	dev_destroy_all(&vm);
+	if (fw_ok)
+		fw_domain_destroy(&vm.vm_fw);
+	flowlog_destroy(vm.vm_flowlog);
+	vm.vm_flowlog = NULL;
 	vmm_destroy(&vm);
 	return code;
 }
@@ -163,6 +291,83 @@ cmd_stat(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_flows(int argc, char **argv)
+{
+	const char *path = NULL;
+	char err[256];
+	int i, json = 0, follow = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--follow") == 0)
+			follow = 1;
+		else if (argv[i][0] == '-' || path != NULL) {
+			log_warnx("flows: unexpected argument '%s' (usage: "
+			    "xeno-hv flows FILE [--json] [--follow])", argv[i]);
+			return HV_EXIT_USAGE;
+		} else
+			path = argv[i];
+	}
+	if (path == NULL) {
+		log_warnx("flows: no flow-log file (usage: xeno-hv flows FILE "
+		    "[--json] [--follow])");
+		return HV_EXIT_USAGE;
+	}
+	if (flowlog_print(path, json, follow, err, sizeof(err)) == -1) {
+		log_warnx("flows: %s", err);
+		return HV_EXIT_NOINPUT;
+	}
+	return 0;
+}
+
+static int
+cmd_ctl(int argc, char **argv)
+{
+	struct xeno_ctl_capture cc;
+	char msg[XENO_CTL_MSG_MAX + 1];
+	uint8_t *buf = NULL;
+	unsigned int vif;
+	size_t len = 0;
+	uint64_t value = 0;
+	int rc;
+
+	if (argc == 2 && strcmp(argv[1], "shutdown") == 0)
+		rc = ctl_request(argv[0], XENO_CTL_SHUTDOWN, "", 0, -1, &value,
+		    msg, sizeof(msg));
+	else if (argc == 3 && strcmp(argv[1], "rules") == 0) {
+		if ((buf = file_read(argv[2], XENO_CTL_MAX_PAYLOAD, &len)) ==
+		    NULL) {
+			log_warn("ctl: cannot read '%s'", argv[2]);
+			return HV_EXIT_NOINPUT;
+		}
+		rc = ctl_request(argv[0], XENO_CTL_RULES, buf, len, -1, &value,
+		    msg, sizeof(msg));
+		free(buf);
+	} else if (argc == 3 && strcmp(argv[1], "capture-stop") == 0 &&
+	    sscanf(argv[2], "%u", &vif) == 1) {
+		memset(&cc, 0, sizeof(cc));
+		cc.cc_vif = vif;
+		rc = ctl_request(argv[0], XENO_CTL_CAPTURE_STOP, &cc,
+		    sizeof(cc), -1, &value, msg, sizeof(msg));
+	} else {
+		log_warnx("ctl: usage: xeno-hv ctl SOCKET rules FILE.vfro | "
+		    "capture-stop VIF | shutdown");
+		return HV_EXIT_USAGE;
+	}
+	if (rc == -1) {
+		log_warn("ctl: %s", argv[0]);
+		return HV_EXIT_UNAVAILABLE;
+	}
+	if (rc != 0) {
+		log_warnx("ctl: %s", msg);
+		return 1;
+	}
+	printf("%s\n", msg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -177,6 +382,10 @@ main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2, start_ns);
 	if (strcmp(argv[1], "stat") == 0)
 		return cmd_stat(argc - 2, argv + 2);
+	if (strcmp(argv[1], "flows") == 0)
+		return cmd_flows(argc - 2, argv + 2);
+	if (strcmp(argv[1], "ctl") == 0)
+		return cmd_ctl(argc - 2, argv + 2);
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("xeno-hv %s (PV ABI %d, counters v%d)\n",
 		    XENO_HV_VERSION, XENO_PV_ABI_VERSION, XENO_STATS_VERSION);
@@ -187,7 +396,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	log_warnx("unknown command '%s' (commands: run, stat; see xeno-hv "
+	log_warnx("unknown command '%s' (commands: run, stat, flows, ctl; "
+	    "see xeno-hv "
 	    "--help)", argv[1]);
 	return HV_EXIT_USAGE;
 }

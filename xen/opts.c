@@ -112,6 +112,9 @@ enum opt_id {
 	OPT_NAME,
 	OPT_VIF,
 	OPT_VBD,
+	OPT_RULES,
+	OPT_FLOWLOG,
+	OPT_CONTROL,
 };
 
 static const struct {
@@ -127,6 +130,9 @@ static const struct {
 	{ "name", OPT_NAME },
 	{ "vif", OPT_VIF },
 	{ "vbd", OPT_VBD },
+	{ "rules", OPT_RULES },
+	{ "flowlog", OPT_FLOWLOG },
+	{ "control", OPT_CONTROL },
 };
 
 static int
@@ -194,6 +200,18 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
 			cfg->hc_vif[cfg->hc_nvif++] = val;
 		else
 			cfg->hc_vbd[cfg->hc_nvbd++] = val;
+		break;
+	case OPT_RULES:
+	case OPT_FLOWLOG:
+	case OPT_CONTROL:
+		if (*val == '\0')
+			return OPTS_ERR("--%s needs a path", name);
+		if (id == OPT_RULES)
+			cfg->hc_rules = val;
+		else if (id == OPT_CONTROL)
+			cfg->hc_control = val;
+		else
+			cfg->hc_flowlog = val;
 		break;
 	default:
 		return OPTS_ERR("internal: option %s", name);

@@ -49,14 +49,14 @@ stats_layout(unsigned int nvcpus, size_t *dom_off, size_t *vcpu_off,
 	    4096);
 }
 
-/* Bytes of a counters file for `nvcpus` vCPUs. */
+/* Bytes of a counters file for `nvcpus` vCPUs; the rule counters last. */
 size_t
 stats_size(unsigned int nvcpus)
 {
 	size_t dom_off, vcpu_off, dev_off;
 
 	stats_layout(nvcpus, &dom_off, &vcpu_off, &dev_off);
-	return dev_off + XENO_STATS_DEV_SIZE;
+	return dev_off + XENO_STATS_DEV_SIZE + sizeof(struct xeno_stats_rules);
 }
 
 /*
@@ -109,6 +109,8 @@ stats_create(struct stats_page *sp, const char *path, unsigned int nvcpus)
 	h->sh_nr_vcpus = nvcpus;
 	h->sh_dev_off = (uint32_t)dev_off;
 	h->sh_dev_size = XENO_STATS_DEV_SIZE;
+	h->sh_rules_off = (uint32_t)(dev_off + XENO_STATS_DEV_SIZE);
+	h->sh_rules_size = sizeof(struct xeno_stats_rules);
 	h->sh_pid = (uint32_t)getpid();
 	sp->sp_dom = (struct xeno_stats_domain *)(void *)(sp->sp_base +
 	    h->sh_domain_off);
@@ -250,6 +252,10 @@ stats_check(const uint8_t *base, size_t size, struct xeno_stats_hdr *hp,
 	if (h.sh_dev_off % 8 != 0 || h.sh_dev_size <
 	    (uint64_t)XENO_STATS_MAX_DEVS * XENO_STATS_DEV_STRIDE)
 		return STATS_ERR("corrupt counters header (device area)");
+	if (h.sh_rules_off % 8 != 0 || h.sh_rules_size <
+	    sizeof(struct xeno_stats_rules) ||
+	    (uint64_t)h.sh_rules_off + h.sh_rules_size > size)
+		return STATS_ERR("corrupt counters header (rule area)");
 	*hp = h;
 	return 0;
 }

@@ -31,14 +31,17 @@
 
 #define VIF_TAG_TAP	0
 #define VIF_TAG_TIMER	1
+#define VIF_TAG_TICK	2	/* once a second: flows time out, get logged */
 #define VIF_BATCH	32	/* signal the guest at least this often */
 #define VIF_PUBLISH	16	/* show it used buffers at least this often */
 #define VIF_BUDGET	256	/* frames per turn before looking elsewhere */
 
 struct vif {
 	struct net_dev	 vf_net;	/* large: holds the frame buffers */
+	struct fw_vif	 vf_fw;
 	struct dev	*vf_dev;
 	int		 vf_timer;
+	int		 vf_tick;
 };
 
 static void
@@ -112,6 +115,7 @@ vif_tx(struct vif *vf)
 
 	if (!q->dq_ready)
 		return;
+	fw_enter(&vf->vf_fw, vmm_now_ns());
 	vq_set_notify(vq, 0);
 	for (;;) {
 		if (!nd->nd_tx_pending) {
@@ -138,7 +142,8 @@ vif_tx(struct vif *vf)
 		}
 		if (!vif_rate_ok(vf, NET_TX, nd->nd_tx_len))
 			break;	/* the timer brings us back */
-		if (net_hook_tx(nd, nd->nd_txbuf, nd->nd_tx_len) != NET_PASS)
+		if (!fw_hook(&vf->vf_fw, VFR_DIR_OUT, nd->nd_txbuf,
+		    nd->nd_tx_len))
 			nd->nd_stats.sn_tx_drop_filter++;
 		else {
 			w = write(nd->nd_tap, nd->nd_txbuf, nd->nd_tx_len);
@@ -160,6 +165,7 @@ vif_tx(struct vif *vf)
 			break;
 		}
 	}
+	fw_leave(&vf->vf_fw);
 	dev_signal(q);
 }
 
@@ -178,6 +184,7 @@ vif_rx(struct vif *vf)
 
 	if (!q->dq_ready)
 		return;
+	fw_enter(&vf->vf_fw, vmm_now_ns());
 	vq_set_notify(vq, 0);
 	for (;;) {
 		if (!vq_has_work(vq)) {
@@ -191,6 +198,12 @@ vif_rx(struct vif *vf)
 			}
 			vq_set_notify(vq, 0);
 		}
+		if (nd->nd_rx_len == 0 && fw_inject_pending(&vf->vf_fw)) {
+			/* a reject answer for the guest: no rules, no limit */
+			nd->nd_rx_len = fw_inject_take(&vf->vf_fw, nd->nd_rxbuf,
+			    NET_BUF_MAX);
+			nd->nd_rx_paid = 1;
+		}
 		if (nd->nd_rx_len == 0) {
 			rd = read(nd->nd_tap, nd->nd_rxbuf, NET_BUF_MAX);
 			if (rd == -1 && (errno == EAGAIN || errno == EINTR))
@@ -203,8 +216,8 @@ vif_rx(struct vif *vf)
 				nd->nd_stats.sn_rx_errors++;
 				continue;
 			}
-			if (net_hook_rx(nd, nd->nd_rxbuf, (size_t)rd) !=
-			    NET_PASS) {
+			if (!fw_hook(&vf->vf_fw, VFR_DIR_IN, nd->nd_rxbuf,
+			    (size_t)rd)) {
 				nd->nd_stats.sn_rx_drop_filter++;
 				continue;
 			}
@@ -243,6 +256,7 @@ vif_rx(struct vif *vf)
 		if (n >= VIF_BUDGET)
 			break;	/* the tap is still watched: we come back */
 	}
+	fw_leave(&vf->vf_fw);
 	vif_tap_watch(vf, !stall);
 	dev_signal(q);
 }
@@ -252,9 +266,11 @@ vif_queue(struct dev *d, struct dev_queue *q)
 {
 	struct vif *vf = d->dv_priv;
 
-	if (q->dq_index == XENO_PV_NET_TXQ)
+	if (q->dq_index == XENO_PV_NET_TXQ) {
 		vif_tx(vf);
-	else
+		if (fw_inject_pending(&vf->vf_fw))
+			vif_rx(vf);	/* answers to rejected frames */
+	} else
 		vif_rx(vf);
 }
 
@@ -264,6 +280,12 @@ vif_event(struct dev *d, unsigned int tag)
 	struct vif *vf = d->dv_priv;
 	uint64_t v;
 
+	if (tag == VIF_TAG_TICK) {
+		if (read(vf->vf_tick, &v, sizeof(v)) == -1 && errno != EAGAIN)
+			log_warn("vif: timerfd");
+		fw_tick(&vf->vf_fw, vmm_now_ns());
+		return;
+	}
 	if (tag == VIF_TAG_TIMER) {
 		if (read(vf->vf_timer, &v, sizeof(v)) == -1 && errno != EAGAIN)
 			log_warn("vif: timerfd");
@@ -278,6 +300,7 @@ vif_stats(struct dev *d, struct xeno_stats_dev *s)
 	struct vif *vf = d->dv_priv;
 
 	s->sx_net = vf->vf_net.nd_stats;
+	fw_stats(&vf->vf_fw, &s->sx_net);
 }
 
 static void
@@ -287,9 +310,12 @@ vif_destroy(struct dev *d)
 
 	if (vf == NULL)
 		return;
+	fw_vif_destroy(&vf->vf_fw);
 	net_close(&vf->vf_net);
 	if (vf->vf_timer != -1)
 		close(vf->vf_timer);
+	if (vf->vf_tick != -1)
+		close(vf->vf_tick);
 	free(vf);
 	d->dv_priv = NULL;
 }
@@ -305,7 +331,9 @@ int
 vif_create(struct dev *d, const char *spec, char *err, size_t errsz,
     int *code)
 {
+	static const struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
 	struct xeno_hc_device_info *di = &d->dv_info;
+	struct fw_ident id;
 	struct net_config nc;
 	struct net_dev *nd;
 	struct vif *vf;
@@ -319,8 +347,9 @@ vif_create(struct dev *d, const char *spec, char *err, size_t errsz,
 		return err_set(err, errsz, errno, "--vif");
 	}
 	vf->vf_dev = d;
-	vf->vf_timer = -1;
+	vf->vf_timer = vf->vf_tick = -1;
 	vf->vf_net.nd_tap = -1;
+	vf->vf_fw.fv_dom = NULL;
 	d->dv_priv = vf;
 	d->dv_ops = &vif_ops;
 	nd = &vf->vf_net;
@@ -332,6 +361,21 @@ vif_create(struct dev *d, const char *spec, char *err, size_t errsz,
 	if (vf->vf_timer == -1 || dev_watch(d, vf->vf_timer, EPOLLIN,
 	    VIF_TAG_TIMER) == -1)
 		return err_set(err, errsz, errno, "--vif: timerfd");
+	vf->vf_tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC);
+	if (vf->vf_tick == -1 || timerfd_settime(vf->vf_tick, 0, &tick, NULL)
+	    == -1 || dev_watch(d, vf->vf_tick, EPOLLIN, VIF_TAG_TICK) == -1)
+		return err_set(err, errsz, errno, "--vif: timerfd");
+	memset(&id, 0, sizeof(id));
+	memcpy(id.fi_mac, nd->nd_cfg.nc_mac, 6);
+	id.fi_has_ip4 = nd->nd_cfg.nc_ip4_prefix != 0;
+	memcpy(id.fi_ip4, nd->nd_cfg.nc_ip4, 4);
+	id.fi_has_ip6 = nd->nd_cfg.nc_ip6_prefix != 0;
+	memcpy(id.fi_ip6, nd->nd_cfg.nc_ip6, 16);
+	if (fw_vif_init(&vf->vf_fw, &d->dv_vm->vm_fw, d->dv_index,
+	    nd->nd_cfg.nc_tap, &id, nd->nd_cfg.nc_flows, &nd->nd_stats,
+	    nd->nd_tap) == -1)
+		return err_set(err, errsz, errno, "--vif: flow table");
 	vif_tap_watch(vf, 1);
 	di->type = XENO_PV_DEV_NET;
 	di->queue_max = VQ_MAX_SIZE;

@@ -14,6 +14,8 @@
  *	dev.c		PV devices: registry, queues, doorbells, I/O threads
  *	vif.c		VIF device: the packet loops (virtio/net.c: the tap)
  *	vbd.c		VBD device: the request loop (virtio/blk.c: storage)
+ *	flowlog.c	the flow-log ring file: writer and reader
+ *	ctl.c		the control socket: rule sets, captures, shutdown
  */
 #ifndef XEN_H
 #define XEN_H
@@ -22,8 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xeno/flowlog.h"
 #include "xeno/pv.h"
 #include "xeno/stats.h"
+#include "virtio/fw.h"
 #include "virtio/virtq.h"
 
 #define XENO_HV_VERSION "0.1"
@@ -64,6 +68,9 @@ struct hv_config {
 	unsigned int	 hc_nvif;
 	const char	*hc_vbd[XENO_STATS_MAX_DEVS];	/* --vbd specs */
 	unsigned int	 hc_nvbd;
+	const char	*hc_rules;	/* compiled VFR rule set (.vfro) */
+	const char	*hc_flowlog;	/* PATH[:RECORDS[:INTERVAL_S]] */
+	const char	*hc_control;	/* control socket path */
 };
 
 int	opts_parse_scaled(const char *, unsigned int, uint64_t *);
@@ -285,6 +292,9 @@ struct vm {
 	unsigned int		 vm_ndev;
 	struct dev_queue	*vm_queue[DEV_MAX_GLOBAL];
 	unsigned int		 vm_nqueues;
+	struct fw_domain	 vm_fw;		/* the VFR of the VIFs */
+	struct flowlog		*vm_flowlog;
+	struct ctl		*vm_ctl;
 };
 
 int	vmm_create(struct vm *, const struct hv_config *, uint64_t);
@@ -307,6 +317,21 @@ void	vmm_console(struct vm *, const void *, size_t);
 int	vcpu_init(struct vcpu *);
 void	*vcpu_main(void *);
 void	vcpu_kick(struct vcpu *);
+
+/* flowlog.c */
+struct flowlog *flowlog_create(const char *, const char *, char *, size_t);
+void	flowlog_destroy(struct flowlog *);
+int	flowlog_put(struct flowlog *, const struct xeno_flow_rec *);
+void	flowlog_lost(struct flowlog *, uint64_t, uint64_t);
+uint64_t flowlog_interval(const struct flowlog *);
+int	flowlog_print(const char *, int, int, char *, size_t);
+
+/* ctl.c */
+struct ctl;
+struct ctl *ctl_start(struct vm *, const char *, char *, size_t);
+void	ctl_stop(struct ctl *);
+int	ctl_request(const char *, uint32_t, const void *, size_t, int,
+	    uint64_t *, char *, size_t);
 
 /* hcall.c */
 void	hcall_dispatch(struct vcpu *, unsigned int, uint32_t);

@@ -36,8 +36,9 @@ FUZZ_WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
 		   -Wwrite-strings
 FUZZ_CFLAGS	:= -g -O1 $(FUZZ_SAN) $(FUZZ_WARN) -std=gnu11 -D_GNU_SOURCE \
-		   -Ixen/include -Ixen
-FUZZ_NAMES	:= elf opts stats pgtable virtq blk net
+		   -Ixen/include -Ixen -Ivfr-rules
+# every tests/fuzz/fuzz_NAME.c is a driver
+FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	:= $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS	:= xen/xen.h $(wildcard xen/include/xeno/*.h)
 
@@ -80,7 +81,7 @@ $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
     xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 
 # vfr-rules: the runtime half alone, or with the language (and libpcap).
-FUZZ_VFR_RT	:= $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c bpf.c \
+FUZZ_VFR_RT	:= $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c ct.c bpf.c \
 		   prog.c obj.c))
 FUZZ_VFR_LANG	:= $(filter-out $(FUZZ_VFR_RT) vfr-rules/vfrc.c, \
 		   $(wildcard vfr-rules/*.c))

@@ -153,6 +153,7 @@ net_parse(const char *spec, struct net_config *nc, char *err, size_t errsz)
 
 	memset(nc, 0, sizeof(*nc));
 	nc->nc_fd = -1;
+	nc->nc_flows = NET_FLOWS_DEFAULT;
 	while (*p != '\0') {
 		comma = strchr(p, ',');
 		len = comma ? (size_t)(comma - p) : strlen(p);
@@ -160,7 +161,7 @@ net_parse(const char *spec, struct net_config *nc, char *err, size_t errsz)
 		if (eq == NULL)
 			return NET_ERR("--vif: '%.*s' is not key=value "
 			    "(keys: tap, fd, mac, ip, ip6, rx-bytes, tx-bytes, "
-			    "rx-pkts, tx-pkts)", (int)len, p);
+			    "rx-pkts, tx-pkts, flows)", (int)len, p);
 		klen = (size_t)(eq - p);
 		vlen = len - klen - 1;
 #define KEY(k)	(klen == strlen(k) && strncmp(p, (k), klen) == 0)
@@ -207,6 +208,13 @@ net_parse(const char *spec, struct net_config *nc, char *err, size_t errsz)
 				return NET_ERR("--vif: ip6 '%.*s' is not "
 				    "ADDRESS/PREFIX like fd00::2/64",
 				    (int)vlen, eq + 1);
+		} else if (KEY("flows")) {
+			if (net_parse_count(eq + 1, vlen, &fd) == -1 ||
+			    fd < NET_FLOWS_MIN || fd > NET_FLOWS_MAX)
+				return NET_ERR("--vif: flows '%.*s' is not a "
+				    "number from %d to %d", (int)vlen, eq + 1,
+				    NET_FLOWS_MIN, NET_FLOWS_MAX);
+			nc->nc_flows = (uint32_t)fd;
 		} else {
 			for (i = 0; i < 4; i++)
 				if (KEY(rates[i]))
@@ -214,7 +222,7 @@ net_parse(const char *spec, struct net_config *nc, char *err, size_t errsz)
 			if (i == 4)
 				return NET_ERR("--vif: unknown key '%.*s' "
 				    "(keys: tap, fd, mac, ip, ip6, rx-bytes, "
-				    "tx-bytes, rx-pkts, tx-pkts)", (int)klen,
+				    "tx-bytes, rx-pkts, tx-pkts, flows)", (int)klen,
 				    p);
 			if (net_parse_rate(eq + 1, vlen, i < 2 ?
 			    &nc->nc_bytes[i] : &nc->nc_pkts[i - 2]) == -1)
@@ -325,28 +333,6 @@ net_close(struct net_dev *nd)
 	if (nd->nd_tap != -1)
 		close(nd->nd_tap);
 	nd->nd_tap = -1;
-}
-
-/*
- * The firewall hooks.  The VFR issue installs its classifier here; until
- * then every frame passes.  A NET_DROP is counted by the caller.
- */
-enum net_verdict
-net_hook_rx(struct net_dev *nd, const uint8_t *frame, size_t len)
-{
-	(void)nd;
-	(void)frame;
-	(void)len;
-	return NET_PASS;
-}
-
-enum net_verdict
-net_hook_tx(struct net_dev *nd, const uint8_t *frame, size_t len)
-{
-	(void)nd;
-	(void)frame;
-	(void)len;
-	return NET_PASS;
 }
 
 size_t

@@ -3,8 +3,8 @@
  *
  * The device layer (xen/dev.c) owns the thread and the queues; this file
  * owns the tap, the rate limiters, the packet path in both directions and
- * the VIF counters.  Every frame passes net_hook_rx() or net_hook_tx(),
- * where the firewall (vfr-rules/) plugs in.
+ * the VIF counters.  Every frame passes the firewall's fw_hook()
+ * (virtio/fw.h) in vif.c, on a copy the guest cannot change.
  */
 #ifndef XEN_VIRTIO_NET_H
 #define XEN_VIRTIO_NET_H
@@ -23,6 +23,9 @@
 #define NET_FRAME_MAX	(NET_MTU + NET_ETH_HDR)
 #define NET_VHDR	12	/* struct xeno_virtio_net_hdr */
 #define NET_BUF_MAX	65536	/* what one tap read may return */
+#define NET_FLOWS_DEFAULT 16384	/* connection-tracking entries per VIF */
+#define NET_FLOWS_MIN	16
+#define NET_FLOWS_MAX	(1 << 20)
 
 enum net_dir {
 	NET_RX = 0,	/* host to guest */
@@ -47,11 +50,7 @@ struct net_config {
 	uint8_t		nc_ip6[16];
 	struct net_rate	nc_bytes[2];	/* by enum net_dir */
 	struct net_rate	nc_pkts[2];
-};
-
-enum net_verdict {
-	NET_PASS = 0,
-	NET_DROP = 1,
+	uint32_t	nc_flows;	/* flow-table entries (conntrack) */
 };
 
 struct net_dev {
@@ -83,10 +82,6 @@ int	net_parse(const char *, struct net_config *, char *, size_t);
 int	net_open(struct net_dev *, const struct net_config *, uint64_t, char *,
 	    size_t);
 void	net_close(struct net_dev *);
-
-/* The firewall hooks: every frame, before it is sent on. */
-enum net_verdict net_hook_rx(struct net_dev *, const uint8_t *, size_t);
-enum net_verdict net_hook_tx(struct net_dev *, const uint8_t *, size_t);
 
 /*
  * Guest transmit request: copy the frame out of guest memory into

@@ -12,6 +12,8 @@
  *					(XENO_STATS_DEV_STRIDE each): one per
  *					VIF or VBD in device order, unused
  *					slots all zero
+ *	struct xeno_stats_rules		at hdr.sh_rules_off (version 3): the
+ *					VFR rule counters of the domain
  *
  * Counters are cumulative and never reset.  Each of the domain, vCPU and device
  * sections has one seqlock word (first field) and one writer at a time:
@@ -28,7 +30,7 @@
 #include <stdint.h>
 
 #define XENO_STATS_MAGIC	0x5441545321454e58ULL	/* "XNE!STAT" */
-#define XENO_STATS_VERSION	2	/* 2: device sections */
+#define XENO_STATS_VERSION	3	/* 2: device sections, 3: firewall */
 #define XENO_STATS_MAX_VCPUS	64
 #define XENO_STATS_NR_EXITS	64	/* indexed by KVM exit reason */
 #define XENO_STATS_NR_HCALLS	64	/* indexed by hypercall number */
@@ -78,6 +80,8 @@ struct xeno_stats_hdr {
 	uint64_t	sh_tsc_hz;
 	char		sh_name[XENO_STATS_NAME_MAX];
 	char		sh_image[256];	/* image path as given, truncated */
+	uint32_t	sh_rules_off;
+	uint32_t	sh_rules_size;
 };
 
 struct xeno_stats_domain {
@@ -185,6 +189,41 @@ struct xeno_stats_net {
 	uint64_t	sn_rl_rx_pkts_per_s;
 	uint64_t	sn_rl_tx_bytes_per_s;
 	uint64_t	sn_rl_tx_pkts_per_s;
+	/* the firewall (VFR): anti-spoofing, on frames from the guest */
+	uint64_t	sn_tx_drop_spoof;	/* all of the five below */
+	uint64_t	sn_spoof_mac;	/* Ethernet source not the VIF's MAC */
+	uint64_t	sn_spoof_ip;	/* IPv4/IPv6 source not assigned */
+	uint64_t	sn_spoof_arp;	/* ARP sender MAC or IP not ours */
+	uint64_t	sn_spoof_nd;	/* ND target/option not ours, RA */
+	uint64_t	sn_spoof_malformed;	/* IP/ARP header that does not parse */
+	uint64_t	sn_rx_drop_foreign;	/* unicast for another MAC */
+	/* rules: drops by kind (the drop_filter counters are their sums
+	   with the policy's), rejects answered */
+	uint64_t	sn_rx_drop_policy;
+	uint64_t	sn_tx_drop_policy;
+	uint64_t	sn_rx_drop_rlrule;	/* a rate-limit rule */
+	uint64_t	sn_tx_drop_rlrule;
+	uint64_t	sn_rx_drop_ctfull;	/* no room to track a new flow */
+	uint64_t	sn_tx_drop_ctfull;
+	uint64_t	sn_rx_reject;	/* answers sent for rejected frames */
+	uint64_t	sn_tx_reject;
+	uint64_t	sn_reject_lost;	/* answers with no room to go */
+	/* connection tracking */
+	uint64_t	sn_ct_flows;	/* flows in the table now */
+	uint64_t	sn_ct_max;
+	uint64_t	sn_ct_full;	/* new flows refused */
+	uint64_t	sn_ct_evicted;	/* unreplied flows pushed out */
+	uint64_t	sn_ct_untracked_pkts;	/* packets in no flow record */
+	uint64_t	sn_ct_untracked_bytes;
+	/* flow log and capture */
+	uint64_t	sn_fl_records;	/* written to the flow log */
+	uint64_t	sn_fl_lost;	/* the flow log was full */
+	uint64_t	sn_cap_packets;	/* handed to a capture */
+	uint64_t	sn_cap_drops;	/* the capture reader was too slow */
+	/* the rule set this VIF runs */
+	uint64_t	sn_fw_gen;	/* generation, 0: none (accept all) */
+	uint64_t	sn_fw_rules;	/* rules that apply to this VIF */
+	uint64_t	sn_fw_prog_bytes;	/* classifier size */
 };
 
 #define XENO_STATS_BLK_RO	0x1	/* read-only */
@@ -237,6 +276,34 @@ struct xeno_stats_dev {
 		uint8_t			sx_space[XENO_STATS_DEV_STRIDE - 56 -
 		    XENO_STATS_DEV_QUEUES * sizeof(struct xeno_stats_queue)];
 	};
+};
+
+/*
+ * The VFR rule counters of a domain (one rule set for all its VIFs).
+ * Counters are per rule of the installed set, by rule id (the rule's
+ * place in `xeno-vfrc -n` output).  A new set counts in the other bank
+ * from zero: srs_gen and srs_bank (under srs_seq) say which bank belongs
+ * to which set.  The counters themselves are added atomically by the VIF
+ * threads, outside the seqlock: packets and bytes of one rule may be one
+ * packet apart in a copy.
+ */
+#define XENO_STATS_MAX_RULES	16384
+
+struct xeno_stats_rule {
+	uint64_t	sr_packets;
+	uint64_t	sr_bytes;
+};
+
+struct xeno_stats_rules {
+	uint32_t	srs_seq;
+	uint32_t	srs_bank;	/* 0 or 1: where the current set counts */
+	uint64_t	srs_gen;	/* generation of the set, 0: none yet */
+	uint32_t	srs_nrules;
+	uint32_t	srs_pad;
+	uint64_t	srs_installed_realtime_ns;
+	uint64_t	srs_installs;	/* sets installed since start */
+	uint64_t	srs_spare[3];
+	struct xeno_stats_rule srs_rule[2][XENO_STATS_MAX_RULES];
 };
 
 _Static_assert(sizeof(struct xeno_stats_dev) == XENO_STATS_DEV_STRIDE,
