@@ -11,10 +11,17 @@ T_PIDS=()
 T_NETNS=()
 
 t_cleanup() {
-	local p
-	for p in "${T_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	local p all=()
+	# `in_ns CMD &` makes a subshell: stop its children by PID too
 	for p in "${T_PIDS[@]}"; do
-		while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+		all+=($(pgrep -P "$p" 2>/dev/null) "$p")
+	done
+	for p in "${all[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${all[@]}"; do
+		while kill -0 "$p" 2>/dev/null &&
+		    [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" != Z ]; do
+			sleep 0.05
+		done
 	done
 	# deleting a namespace deletes its taps and bridges with it
 	for p in "${T_NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done

@@ -479,6 +479,35 @@ stats_print_net(const struct xeno_stats_net *n, int json)
 		KV("rl_tx_bytes_per_s", n->sn_rl_tx_bytes_per_s),
 		KV("rl_tx_pkts_per_s", n->sn_rl_tx_pkts_per_s),
 	};
+	const struct stats_kv fw[] = {
+		KV("gen", n->sn_fw_gen), KV("rules", n->sn_fw_rules),
+		KV("prog_bytes", n->sn_fw_prog_bytes),
+		KV("flows", n->sn_ct_flows), KV("flows_max", n->sn_ct_max),
+		KV("tx_drop_spoof", n->sn_tx_drop_spoof),
+		KV("spoof_mac", n->sn_spoof_mac),
+		KV("spoof_ip", n->sn_spoof_ip),
+		KV("spoof_arp", n->sn_spoof_arp),
+		KV("spoof_nd", n->sn_spoof_nd),
+		KV("spoof_malformed", n->sn_spoof_malformed),
+		KV("rx_drop_foreign", n->sn_rx_drop_foreign),
+		KV("rx_drop_policy", n->sn_rx_drop_policy),
+		KV("tx_drop_policy", n->sn_tx_drop_policy),
+		KV("rx_drop_rlrule", n->sn_rx_drop_rlrule),
+		KV("tx_drop_rlrule", n->sn_tx_drop_rlrule),
+		KV("rx_drop_ctfull", n->sn_rx_drop_ctfull),
+		KV("tx_drop_ctfull", n->sn_tx_drop_ctfull),
+		KV("rx_reject", n->sn_rx_reject),
+		KV("tx_reject", n->sn_tx_reject),
+		KV("reject_lost", n->sn_reject_lost),
+		KV("ct_full", n->sn_ct_full),
+		KV("ct_evicted", n->sn_ct_evicted),
+		KV("ct_untracked_pkts", n->sn_ct_untracked_pkts),
+		KV("ct_untracked_bytes", n->sn_ct_untracked_bytes),
+		KV("flowlog_records", n->sn_fl_records),
+		KV("flowlog_lost", n->sn_fl_lost),
+		KV("capture_packets", n->sn_cap_packets),
+		KV("capture_drops", n->sn_cap_drops),
+	};
 	char ip4[20] = "", ip6[48] = "", mac[18], tap[sizeof(n->sn_tap) + 1];
 
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
@@ -500,6 +529,9 @@ stats_print_net(const struct xeno_stats_net *n, int json)
 		printf(",\"mac\":\"%s\",\"ip\":\"%s\",\"ip6\":\"%s\","
 		    "\"mtu\":%u,", mac, ip4, ip6, n->sn_mtu);
 		stats_kvs(kv, NKV(kv), 1, 0);
+		printf(",\"firewall\":{");
+		stats_kvs(fw, NKV(fw), 1, 0);
+		printf("}");
 		return;
 	}
 	printf(" tap %s mac %s%s%s%s%s\n     ", tap, mac, ip4[0] ? " ip " : "",
@@ -508,7 +540,58 @@ stats_print_net(const struct xeno_stats_net *n, int json)
 	printf("\n     ");
 	if (stats_kvs(kv + 4, NKV(kv) - 4, 0, 1) == 0)
 		printf(" no drops, errors or limits");
+	printf("\n      firewall");
+	stats_kvs(fw, 5, 0, 0);
+	stats_kvs(fw + 5, NKV(fw) - 5, 0, 1);
 	printf("\n");
+}
+
+/* The rule counters of the installed set: those that matched (text), or
+   all of them (JSON). */
+static int
+stats_print_rules(const uint8_t *base, const struct xeno_stats_hdr *h,
+    int json)
+{
+	const struct xeno_stats_rules *sr = (const void *)(base +
+	    h->sh_rules_off);
+	struct {
+		uint32_t	seq, bank;
+		uint64_t	gen;
+		uint32_t	nrules, pad;
+		uint64_t	installed, installs;
+	} hd = { 0 };
+	const struct xeno_stats_rule *c;
+	uint64_t p, b;
+	uint32_t i;
+	const char *sep = "";
+
+	if (stats_read_section(sr, &hd, sizeof(hd), 1000000) == -1)
+		return -1;
+	if (hd.bank > 1 || hd.nrules > XENO_STATS_MAX_RULES)
+		return -1;
+	if (json)
+		printf(",\"rules\":{\"generation\":%" PRIu64 ",\"installs\":%"
+		    PRIu64 ",\"installed_realtime_ns\":%" PRIu64 ","
+		    "\"count\":%u,\"counters\":[", hd.gen, hd.installs,
+		    hd.installed, hd.nrules);
+	else if (hd.gen != 0)
+		printf("  rules generation %" PRIu64 " (%u rules, installed %"
+		    PRIu64 " times)\n", hd.gen, hd.nrules, hd.installs);
+	for (i = 0; i < hd.nrules; i++) {
+		c = &sr->srs_rule[hd.bank][i];
+		p = __atomic_load_n(&c->sr_packets, __ATOMIC_RELAXED);
+		b = __atomic_load_n(&c->sr_bytes, __ATOMIC_RELAXED);
+		if (json) {
+			printf("%s{\"rule\":%u,\"packets\":%" PRIu64
+			    ",\"bytes\":%" PRIu64 "}", sep, i, p, b);
+			sep = ",";
+		} else if (p != 0)
+			printf("    rule %-5u packets %" PRIu64 " bytes %"
+			    PRIu64 "\n", i, p, b);
+	}
+	if (json)
+		printf("]}");
+	return 0;
 }
 
 static void
@@ -725,7 +808,8 @@ stats_print(const uint8_t *base, const struct xeno_stats_hdr *hp, int json,
 			printf("}}");
 		}
 		printf("]");
-		if (stats_print_devs(base, &h, 1) == -1) {
+		if (stats_print_devs(base, &h, 1) == -1 ||
+		    stats_print_rules(base, &h, 1) == -1) {
 			free(v);
 			return -1;
 		}
@@ -773,7 +857,8 @@ stats_print(const uint8_t *base, const struct xeno_stats_hdr *hp, int json,
 			printf("  hypercall %-13s %10" PRIu64 " errors %"
 			    PRIu64 "\n", stats_hcall_name(r), c, e);
 	}
-	if (stats_print_devs(base, &h, 0) == -1) {
+	if (stats_print_devs(base, &h, 0) == -1 ||
+	    stats_print_rules(base, &h, 0) == -1) {
 		free(v);
 		return -1;
 	}
