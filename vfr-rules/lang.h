@@ -153,4 +153,8 @@ extern const struct vfr_name vfr_icmp4_types[];
 extern const struct vfr_name vfr_icmp6_types[];
 extern const struct vfr_name vfr_ethertypes[];
 
+/* parse.c: pcap-filter text without names to look up; capture.c */
+int	vfr_pcap_names_ok(const char *, char *, size_t);
+int	vfr_capture_main(int, char **);
+
 #endif /* VFR_RULES_LANG_H */

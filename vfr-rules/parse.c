@@ -1273,6 +1273,21 @@ pcap_words_ok(const char *s, const char **bad, size_t *badlen)
 	return 1;
 }
 
+/* The same check for capture filters (capture.c): 0, or -1 and why. */
+int
+vfr_pcap_names_ok(const char *s, char *msg, size_t msgsz)
+{
+	const char *bad;
+	size_t badlen;
+
+	if (pcap_words_ok(s, &bad, &badlen))
+		return 0;
+	snprintf(msg, msgsz, "'%.*s' is not a pcap-filter keyword or a "
+	    "literal; names are not looked up here: write addresses and "
+	    "numbers", (int)(badlen > 40 ? 40 : badlen), bad);
+	return -1;
+}
+
 static int
 match_parse(struct pfile *pf, struct rbuild *rb)
 {

@@ -4,6 +4,8 @@
  *
  *	xeno-vfrc -n [--tenant FILE] FILE
  *	xeno-vfrc -o OUT [--tenant FILE] FILE
+ *	xeno-vfrc capture SOCKET VIF -w FILE [-s SNAPLEN] [-c COUNT]
+ *	    [-G SECONDS] [-C BYTES] [FILTER...]	(capture.c)
  *
  * Exit status: 0 ok; 1 the rules (or a file) are wrong; 64 usage; 70
  * internal error; 73 the output cannot be written.  The logic is in
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lang.h"
 #include "vfr.h"
 #include "xen.h"
 
@@ -31,6 +34,9 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: xeno-vfrc -n [--tenant FILE] FILE\n"
 	    "       xeno-vfrc -o OUT [--tenant FILE] FILE\n"
+	    "       xeno-vfrc capture SOCKET VIF -w FILE [-s SNAPLEN] "
+	    "[-c COUNT] [-G SECONDS]\n"
+	    "                 [-C BYTES] [FILTER...]\n"
 	    "       xeno-vfrc --help | --version\n"
 	    "\n"
 	    "  -n             check the rules; print their normal form\n"
@@ -107,6 +113,8 @@ main(int argc, char **argv)
 	size_t objlen;
 	int i, check = 0, rc = EXIT_RULES;
 
+	if (argc > 1 && strcmp(argv[1], "capture") == 0)
+		return vfr_capture_main(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {

@@ -70,6 +70,25 @@ sleep 0.3
     fail "no ICMP answer reached the host's tap"
 ok "port 8 dropped by policy, port 9 rejected with an answer"
 
+# A pcap capture of the VIF, filtered in xeno-hv, opens with tcpdump.
+"$VFRC" capture "$T/ctl" 0 -w "$T/cap.pcap" -c 10 -G 20 udp port 7 \
+    2>"$T/caperr" &
+cap_pid=$!
+T_PIDS+=($cap_pid)
+wait_for_line "$T/caperr" "capturing" || { cat "$T/caperr"; fail "capture did not start"; }
+in_ns ping -c 1 -W 2 10.0.0.2 >/dev/null || fail "ping during capture"
+in_ns "$NETTOOL" udp-echo 10.0.0.2 7 5 300 >/dev/null || fail "echo during capture"
+wait $cap_pid || { cat "$T/caperr"; fail "capture failed"; }
+tcpdump -nn -r "$T/cap.pcap" >"$T/cap.txt" 2>"$T/tcpdump.err" ||
+    { cat "$T/tcpdump.err"; fail "tcpdump cannot read the capture"; }
+cat "$T/cap.txt"
+[ "$(grep -c 'UDP, length 300' "$T/cap.txt")" = 10 ] ||
+    fail "capture holds $(grep -c 'UDP, length 300' "$T/cap.txt") echo packets, want 10"
+[ "$(grep -c '10.0.0.2.7 >' "$T/cap.txt")" = 5 ] || fail "capture lacks the guest's 5 answers"
+grep -q ICMP "$T/cap.txt" && fail "the filter let ICMP into the capture"
+[ "$(fwc capture_packets)" = 10 ] || fail "capture_packets $(fwc capture_packets), want 10"
+ok "pcap capture: 10 packets both directions, filtered, read by tcpdump"
+
 # Replace the rule set 10 times while 2000 echoes run: none is lost.
 in_ns "$NETTOOL" udp-echo 10.0.0.2 7 2000 200 >"$T/echo" 2>&1 &
 echo_pid=$!
