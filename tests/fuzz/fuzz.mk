@@ -83,7 +83,7 @@ $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
 # vfr-rules: the runtime half alone, or with the language (and libpcap).
 FUZZ_VFR_RT	:= $(wildcard $(addprefix vfr-rules/,ir.c ref.c key.c ct.c bpf.c \
 		   prog.c obj.c))
-FUZZ_VFR_LANG	:= $(filter-out $(FUZZ_VFR_RT) vfr-rules/vfrc.c, \
+FUZZ_VFR_LANG	:= $(filter-out $(FUZZ_VFR_RT) vfr-rules/vfrc.c vfr-rules/capture.c, \
 		   $(wildcard vfr-rules/*.c))
 $(FUZZ_DIR)/fuzz_vfr_key: $(FUZZ_VFR_RT)
 $(FUZZ_DIR)/fuzz_vfr_obj: $(FUZZ_VFR_RT)
