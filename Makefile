@@ -142,6 +142,8 @@ bench: deps
 	BUILD=$(BUILD) bench/boot/run.sh
 	BUILD=$(BUILD) bench/net/run.sh
 	BUILD=$(BUILD) bench/blk/run.sh
+	BUILD=$(BUILD) bench/vfr/run.sh
+	BUILD=$(BUILD) bench/vfr/guest.sh
 
 demo: deps
 	$(MAKE) all
