@@ -33,19 +33,30 @@ be64(const uint8_t *p)
 	return v;
 }
 
-static void
-addr4(struct vfr_addr *a, const uint8_t *p)
+void
+vfr_addr_ip4(struct vfr_addr *a, const uint8_t *p)
 {
 	a->a_hi = 0;
 	a->a_lo = 0xffff00000000ULL | (uint64_t)p[0] << 24 |
 	    (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
 }
 
-static void
-addr6(struct vfr_addr *a, const uint8_t *p)
+void
+vfr_addr_ip6(struct vfr_addr *a, const uint8_t *p)
 {
 	a->a_hi = be64(p);
 	a->a_lo = be64(p + 8);
+}
+
+void
+vfr_addr_bytes(const struct vfr_addr *a, uint8_t *p)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(a->a_hi >> (56 - 8 * i));
+		p[8 + i] = (uint8_t)(a->a_lo >> (56 - 8 * i));
+	}
 }
 
 static int
@@ -130,16 +141,16 @@ inner(struct vfr_key *k, const uint8_t *p, size_t len, size_t off, int v6)
 		if (len - off < 20 || (p[off] >> 4) != 4 ||
 		    (hl = (size_t)(p[off] & 0xf) * 4) < 20 || len - off < hl)
 			return;
-		addr4(&k->k_inner_src, p + off + 12);
-		addr4(&k->k_inner_dst, p + off + 16);
+		vfr_addr_ip4(&k->k_inner_src, p + off + 12);
+		vfr_addr_ip4(&k->k_inner_dst, p + off + 16);
 		proto = p[off + 9];
 		frag = (be16(p + off + 6) & 0x1fff) != 0;
 		off += hl;
 	} else {
 		if (len - off < 40 || (p[off] >> 4) != 6)
 			return;
-		addr6(&k->k_inner_src, p + off + 8);
-		addr6(&k->k_inner_dst, p + off + 24);
+		vfr_addr_ip6(&k->k_inner_src, p + off + 8);
+		vfr_addr_ip6(&k->k_inner_dst, p + off + 24);
 		proto = p[off + 6];
 		off += 40;
 		if (ip6_skip(p, len, &off, &proto, &frag) != 0)
@@ -171,7 +182,7 @@ nd(struct vfr_key *k, const uint8_t *p, size_t len, size_t off)
 
 	if (len - off < 24)
 		return;
-	addr6(&k->k_nd_target, p + off + 8);
+	vfr_addr_ip6(&k->k_nd_target, p + off + 8);
 	for (o = off + 24; len - o >= 8; o += olen) {
 		olen = (size_t)p[o + 1] * 8;
 		if (olen == 0 || olen > len - o)
@@ -252,8 +263,8 @@ vfr_key_parse(struct vfr_key *k, const uint8_t *p, size_t len, int dir)
 		}
 		end = off + be16(p + off + 2);	/* ignore Ethernet padding */
 		k->k_l3 = VFR_L3_IP4;
-		addr4(&k->k_addr[VFR_A_SRC], p + off + 12);
-		addr4(&k->k_addr[VFR_A_DST], p + off + 16);
+		vfr_addr_ip4(&k->k_addr[VFR_A_SRC], p + off + 12);
+		vfr_addr_ip4(&k->k_addr[VFR_A_DST], p + off + 16);
 		k->k_f[VFR_F_PROTO] = p[off + 9];
 		k->k_frag = (be16(p + off + 6) & 0x1fff) != 0;
 		l4(k, p, end, off + hl, 0);
@@ -266,8 +277,8 @@ vfr_key_parse(struct vfr_key *k, const uint8_t *p, size_t len, int dir)
 		}
 		end = off + 40 + be16(p + off + 4);
 		k->k_l3 = VFR_L3_IP6;
-		addr6(&k->k_addr[VFR_A_SRC], p + off + 8);
-		addr6(&k->k_addr[VFR_A_DST], p + off + 24);
+		vfr_addr_ip6(&k->k_addr[VFR_A_SRC], p + off + 8);
+		vfr_addr_ip6(&k->k_addr[VFR_A_DST], p + off + 24);
 		proto = p[off + 6];
 		off += 40;
 		if (ip6_skip(p, end, &off, &proto, &frag) != 0) {
@@ -291,7 +302,7 @@ vfr_key_parse(struct vfr_key *k, const uint8_t *p, size_t len, int dir)
 		k->k_arp_op = be16(p + off + 6) > 0xff ? 0xff :
 		    (uint8_t)be16(p + off + 6);
 		memcpy(k->k_arp_sha, p + off + 8, 6);
-		addr4(&k->k_arp_spa, p + off + 14);
+		vfr_addr_ip4(&k->k_arp_spa, p + off + 14);
 		return;
 	}
 }

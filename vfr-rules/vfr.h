@@ -219,6 +219,11 @@ struct vfr_key {
  */
 void	vfr_key_parse(struct vfr_key *, const uint8_t *, size_t, int dir);
 
+/* Addresses from and to network byte order (IPv4 as ::ffff:a.b.c.d). */
+void	vfr_addr_ip4(struct vfr_addr *, const uint8_t *);
+void	vfr_addr_ip6(struct vfr_addr *, const uint8_t *);
+void	vfr_addr_bytes(const struct vfr_addr *, uint8_t *);
+
 /* ---- classification (runtime) ---- */
 
 /*

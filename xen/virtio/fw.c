@@ -85,37 +85,6 @@ fw_cap_free(struct fw_cap *c)
 	free(c);
 }
 
-static void
-addr_of4(struct vfr_addr *a, const uint8_t *p)
-{
-	a->a_hi = 0;
-	a->a_lo = 0xffff00000000ULL | (uint64_t)p[0] << 24 |
-	    (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
-}
-
-static void
-addr_of6(struct vfr_addr *a, const uint8_t *p)
-{
-	int i;
-
-	a->a_hi = a->a_lo = 0;
-	for (i = 0; i < 8; i++) {
-		a->a_hi = a->a_hi << 8 | p[i];
-		a->a_lo = a->a_lo << 8 | p[8 + i];
-	}
-}
-
-static void
-addr_bytes(const struct vfr_addr *a, uint8_t *p)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		p[i] = (uint8_t)(a->a_hi >> (56 - 8 * i));
-		p[8 + i] = (uint8_t)(a->a_lo >> (56 - 8 * i));
-	}
-}
-
 static int
 addr_eq(const struct vfr_addr *a, const struct vfr_addr *b)
 {
@@ -200,8 +169,8 @@ fw_emit(void *arg, const struct vfr_flow *f, enum vfr_ct_why why)
 			    d->fd_mono_to_real;
 			r.fr_packets = f->fl_pkts[o][v];
 			r.fr_bytes = f->fl_bytes[o][v];
-			addr_bytes(&fk->fk_addr[o], r.fr_src);
-			addr_bytes(&fk->fk_addr[1 - o], r.fr_dst);
+			vfr_addr_bytes(&fk->fk_addr[o], r.fr_src);
+			vfr_addr_bytes(&fk->fk_addr[1 - o], r.fr_dst);
 			if (flowlog_put(d->fd_flowlog, &r) == 0)
 				fv->fv_st->sn_fl_records++;
 			else {
@@ -242,8 +211,8 @@ fw_log_packet(struct fw_vif *fv, const struct vfr_key *k,
 	    fv->fv_now + d->fd_mono_to_real;
 	rec.fr_packets = 1;
 	rec.fr_bytes = len;
-	addr_bytes(&k->k_addr[VFR_A_SRC], rec.fr_src);
-	addr_bytes(&k->k_addr[VFR_A_DST], rec.fr_dst);
+	vfr_addr_bytes(&k->k_addr[VFR_A_SRC], rec.fr_src);
+	vfr_addr_bytes(&k->k_addr[VFR_A_DST], rec.fr_dst);
 	rec.fr_caplen = len < sizeof(rec.fr_data) ? (uint32_t)len :
 	    sizeof(rec.fr_data);
 	memcpy(rec.fr_data, frame, rec.fr_caplen);
@@ -276,9 +245,9 @@ fw_vif_init(struct fw_vif *fv, struct fw_domain *d, unsigned int index,
 	fv->fv_st = st;
 	fv->fv_tap = tap;
 	if (id->fi_has_ip4)
-		addr_of4(&fv->fv_ip4, id->fi_ip4);
+		vfr_addr_ip4(&fv->fv_ip4, id->fi_ip4);
 	if (id->fi_has_ip6)
-		addr_of6(&fv->fv_ip6, id->fi_ip6);
+		vfr_addr_ip6(&fv->fv_ip6, id->fi_ip6);
 	/* fe80::/64 with the modified EUI-64 of the MAC (RFC 4291) */
 	memset(ll, 0, sizeof(ll));
 	ll[0] = 0xfe;
@@ -291,7 +260,7 @@ fw_vif_init(struct fw_vif *fv, struct fw_domain *d, unsigned int index,
 	ll[13] = id->fi_mac[3];
 	ll[14] = id->fi_mac[4];
 	ll[15] = id->fi_mac[5];
-	addr_of6(&fv->fv_ll6, ll);
+	vfr_addr_ip6(&fv->fv_ll6, ll);
 	/* the hash seed only has to be unknown to the guest */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	seed[0] = vmm_realtime_ns() ^ (uint64_t)ts.tv_nsec << 32 ^
@@ -480,7 +449,7 @@ fw_identity(const struct fw_vif *fv, const struct vfr_key *k)
 			return FW_SPOOF_IP;
 		return FW_OK;
 	case VFR_L3_ARP:
-		addr_of4(&zero4, (const uint8_t *)"\0\0\0\0");
+		vfr_addr_ip4(&zero4, (const uint8_t *)"\0\0\0\0");
 		if (memcmp(k->k_arp_sha, id->fi_mac, 6) != 0)
 			return FW_SPOOF_ARP;
 		if (!addr_eq(&k->k_arp_spa, &zero4) &&
