@@ -36,44 +36,7 @@
 #include <unistd.h>
 
 #include "vfr.h"
-
-typedef unsigned __int128 u128;
-
-static uint64_t rng_state = 2004;
-
-static uint64_t
-rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint32_t
-rnd(uint32_t n)
-{
-	return n == 0 ? 0 : (uint32_t)(rng() % n);
-}
-
-static int
-chance(unsigned pct)
-{
-	return rnd(100) < pct;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size);
-
-	if (p == NULL) {
-		perror("vfr-classify");
-		exit(1);
-	}
-	return p;
-}
+#include "../../tests/vfr_gen.h"
 
 static double
 now(void)
@@ -82,20 +45,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static struct vfr_addr
-u2a(u128 v)
-{
-	struct vfr_addr a = { (uint64_t)(v >> 64), (uint64_t)v };
-
-	return a;
-}
-
-static u128
-a2u(const struct vfr_addr *a)
-{
-	return (u128)a->a_hi << 64 | a->a_lo;
 }
 
 static u128
@@ -454,6 +403,7 @@ main(int argc, char **argv)
 	char err[160];
 	int c;
 
+	rng_state = 2004;	/* the same rule sets and keys every run */
 	while ((c = getopt(argc, argv, "s:n:S:")) != -1)
 		switch (c) {
 		case 's':

@@ -26,12 +26,12 @@
 
 #include "fuzz.h"
 #include "vfr.h"
+#include "../vfr_gen.h"
 
 #define FD_MAX_RULES	63
 #define FD_MAX_KEYS	256
 #define FD_MAX_HITS	(FD_MAX_RULES + 1)
 
-typedef unsigned __int128 u128;
 
 struct fd_in {
 	const uint8_t	*in_p;
@@ -62,30 +62,6 @@ fd_u64(struct fd_in *in)
 	for (i = 0; i < 8; i++)
 		v = v << 8 | fd_byte(in);
 	return v;
-}
-
-static u128
-fd_a2u(const struct vfr_addr *a)
-{
-	return (u128)a->a_hi << 64 | a->a_lo;
-}
-
-static struct vfr_addr
-fd_u2a(u128 v)
-{
-	struct vfr_addr a = { (uint64_t)(v >> 64), (uint64_t)v };
-
-	return a;
-}
-
-static void *
-fd_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size);
-
-	if (p == NULL)
-		abort();
-	return p;
 }
 
 /* Boundaries seen so far, per dimension, for keys to aim at. */
@@ -149,23 +125,6 @@ fd_addr(struct fd_in *in, int d)
 	return (u128)fd_u64(in) << 64 | fd_u64(in);
 }
 
-static int
-fd_range_cmp(const void *a, const void *b)
-{
-	const struct vfr_range *x = a, *y = b;
-
-	return x->rg_lo < y->rg_lo ? -1 : x->rg_lo > y->rg_lo;
-}
-
-static int
-fd_arange_cmp(const void *a, const void *b)
-{
-	u128 x = fd_a2u(&((const struct vfr_arange *)a)->ar_lo);
-	u128 y = fd_a2u(&((const struct vfr_arange *)b)->ar_lo);
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 fd_ranges(struct fd_in *in, struct vfr_rule *r, int f)
 {
@@ -174,7 +133,7 @@ fd_ranges(struct fd_in *in, struct vfr_rule *r, int f)
 
 	if (n == 0)
 		return;
-	rg = fd_calloc(n, sizeof(*rg));
+	rg = xcalloc(n, sizeof(*rg));
 	for (i = 0; i < n; i++) {
 		a = fd_small(in, f) & 0xffff;
 		b = fd_byte(in) & 1 ? a : fd_small(in, f) & 0xffff;
@@ -186,15 +145,7 @@ fd_ranges(struct fd_in *in, struct vfr_rule *r, int f)
 		rg[i].rg_lo = a;
 		rg[i].rg_hi = b;
 	}
-	qsort(rg, n, sizeof(*rg), fd_range_cmp);
-	for (i = 0; i < n; i++) {
-		if (m > 0 && rg[i].rg_lo <= rg[m - 1].rg_hi + 1) {
-			if (rg[i].rg_hi > rg[m - 1].rg_hi)
-				rg[m - 1].rg_hi = rg[i].rg_hi;
-			continue;
-		}
-		rg[m++] = rg[i];
-	}
+	m = range_norm(rg, n);
 	for (i = 0; i < m; i++) {
 		fd_add_edge(f, rg[i].rg_lo);
 		fd_add_edge(f, rg[i].rg_hi);
@@ -213,7 +164,7 @@ fd_aranges(struct fd_in *in, struct vfr_rule *r, int a)
 
 	if (n == 0)
 		return;
-	ar = fd_calloc(n, sizeof(*ar));
+	ar = xcalloc(n, sizeof(*ar));
 	for (i = 0; i < n; i++) {
 		lo = fd_addr(in, VFR_NFIELDS + a);
 		c = fd_byte(in);
@@ -230,22 +181,13 @@ fd_aranges(struct fd_in *in, struct vfr_rule *r, int a)
 				hi = mask;
 			}
 		}
-		ar[i].ar_lo = fd_u2a(lo);
-		ar[i].ar_hi = fd_u2a(hi);
+		ar[i].ar_lo = u2a(lo);
+		ar[i].ar_hi = u2a(hi);
 	}
-	qsort(ar, n, sizeof(*ar), fd_arange_cmp);
-	for (i = 0; i < n; i++) {
-		if (m > 0 && (fd_a2u(&ar[m - 1].ar_hi) == ~(u128)0 ||
-		    fd_a2u(&ar[i].ar_lo) <= fd_a2u(&ar[m - 1].ar_hi) + 1)) {
-			if (fd_a2u(&ar[i].ar_hi) > fd_a2u(&ar[m - 1].ar_hi))
-				ar[m - 1].ar_hi = ar[i].ar_hi;
-			continue;
-		}
-		ar[m++] = ar[i];
-	}
+	m = arange_norm(ar, n);
 	for (i = 0; i < m; i++) {
-		fd_add_edge(VFR_NFIELDS + a, fd_a2u(&ar[i].ar_lo));
-		fd_add_edge(VFR_NFIELDS + a, fd_a2u(&ar[i].ar_hi));
+		fd_add_edge(VFR_NFIELDS + a, a2u(&ar[i].ar_lo));
+		fd_add_edge(VFR_NFIELDS + a, a2u(&ar[i].ar_hi));
 	}
 	r->r_arange[a] = ar;
 	r->r_narange[a] = m;
@@ -258,7 +200,7 @@ fd_dup(const void *p, size_t n, size_t size)
 
 	if (n == 0)
 		return NULL;
-	q = fd_calloc(n, size);
+	q = xcalloc(n, size);
 	memcpy(q, p, n * size);
 	return q;
 }
@@ -342,7 +284,7 @@ fd_rule(struct fd_in *in, struct vfr_rule *rules, uint32_t id)
 			fd_aranges(in, r, f);
 	c = fd_byte(in);
 	if (c >= 0xf0) {	/* "len > k" or "byte [k] & bit" */
-		struct vfr_insn *p = fd_calloc(4, sizeof(*p));
+		struct vfr_insn *p = xcalloc(4, sizeof(*p));
 
 		if (c & 1) {
 			p[0] = (struct vfr_insn){ 0x80, 0, 0, 0 };
@@ -377,8 +319,8 @@ fd_aim(struct fd_in *in, const struct vfr_rule *r, int d, u128 dflt)
 		if ((n = r->r_narange[d - VFR_NFIELDS]) == 0)
 			return dflt;
 		j = (c >> 2) % n;
-		lo = fd_a2u(&r->r_arange[d - VFR_NFIELDS][j].ar_lo);
-		hi = fd_a2u(&r->r_arange[d - VFR_NFIELDS][j].ar_hi);
+		lo = a2u(&r->r_arange[d - VFR_NFIELDS][j].ar_lo);
+		hi = a2u(&r->r_arange[d - VFR_NFIELDS][j].ar_hi);
 	}
 	switch (c & 3) {
 	case 0:
@@ -415,7 +357,7 @@ fd_key(struct fd_in *in, const struct vfr_ruleset *rs, struct vfr_key *k)
 			k->k_f[f] = (uint32_t)fd_aim(in, r, f, c & 8 ?
 			    VFR_NONE : 6);
 		for (f = 0; f < VFR_NAFIELDS; f++)
-			k->k_addr[f] = fd_u2a(fd_aim(in, r, VFR_NFIELDS + f,
+			k->k_addr[f] = u2a(fd_aim(in, r, VFR_NFIELDS + f,
 			    fd_apool[c >> 4 & 3]));
 		return;
 	}
@@ -432,7 +374,7 @@ fd_key(struct fd_in *in, const struct vfr_ruleset *rs, struct vfr_key *k)
 		    fd_u16(in);	/* a value no parser makes */
 	for (f = 0; f < VFR_NAFIELDS; f++)
 		if ((c & 0x80) == 0)
-			k->k_addr[f] = fd_u2a(fd_addr(in, VFR_NFIELDS + f));
+			k->k_addr[f] = u2a(fd_addr(in, VFR_NFIELDS + f));
 }
 
 struct fd_hits {
@@ -502,7 +444,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vif = vifs[c & 1];
 	dom = c & 2 ? "a" : "b";
 	stop = c & 4 ? fd_u64(&in) : 0;
-	rs.rs_rules = fd_calloc(rs.rs_nrules, sizeof(*rs.rs_rules));
+	rs.rs_rules = xcalloc(rs.rs_nrules, sizeof(*rs.rs_rules));
 	for (i = 0; i < rs.rs_nrules; i++)
 		fd_rule(&in, rs.rs_rules, i);
 	CHECK(vfr_ruleset_check(&rs, err, sizeof(err)) == 0);
