@@ -168,11 +168,7 @@ static void
 flow_addr(const struct xeno_flow_rec *r, const uint8_t *a, char *buf,
     size_t n)
 {
-	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
-	    0xff };
-
-	if (r->fr_l3 == VFR_L3_IP4 || (r->fr_l3 != VFR_L3_IP6 &&
-	    memcmp(a, v4, 12) == 0 && r->fr_proto != 0))
+	if (r->fr_l3 == VFR_L3_IP4)
 		inet_ntop(AF_INET, a + 12, buf, (socklen_t)n);
 	else if (r->fr_l3 == VFR_L3_IP6)
 		inet_ntop(AF_INET6, a, buf, (socklen_t)n);

@@ -230,10 +230,7 @@ fw_vif_init(struct fw_vif *fv, struct fw_domain *d, unsigned int index,
 	uint8_t ll[16];
 	struct timespec ts;
 
-	memset(fv, 0, offsetof(struct fw_vif, fv_inj));
-	fv->fv_inj_head = fv->fv_inj_count = 0;
-	fv->fv_cap_src = NULL;
-	fv->fv_gen = fv->fv_nrules = fv->fv_prog_bytes = 0;
+	memset(fv, 0, sizeof(*fv));
 	if (index >= FW_MAX_VIFS) {
 		errno = EINVAL;
 		return -1;
@@ -430,7 +427,6 @@ fw_identity(const struct fw_vif *fv, const struct vfr_key *k)
 	const struct fw_ident *id = &fv->fv_id;
 	const struct vfr_addr *src = &k->k_addr[VFR_A_SRC];
 	unsigned type = k->k_f[VFR_F_ICMPTYPE];
-	struct vfr_addr zero4;
 
 	if (k->k_dir == VFR_DIR_IN) {
 		/* unicast for another MAC (a bridge flooding) */
@@ -449,10 +445,10 @@ fw_identity(const struct fw_vif *fv, const struct vfr_key *k)
 			return FW_SPOOF_IP;
 		return FW_OK;
 	case VFR_L3_ARP:
-		vfr_addr_ip4(&zero4, (const uint8_t *)"\0\0\0\0");
 		if (memcmp(k->k_arp_sha, id->fi_mac, 6) != 0)
 			return FW_SPOOF_ARP;
-		if (!addr_eq(&k->k_arp_spa, &zero4) &&
+		/* 0.0.0.0 (::ffff:0.0.0.0): an address probe */
+		if (k->k_arp_spa.a_lo != 0xffff00000000ULL &&
 		    (!id->fi_has_ip4 || !addr_eq(&k->k_arp_spa, &fv->fv_ip4)))
 			return FW_SPOOF_ARP;
 		return FW_OK;
@@ -534,7 +530,7 @@ fw_answer(const struct vfr_key *k, const uint8_t *f, size_t len,
     uint8_t *out)
 {
 	int v6 = k->k_l3 == VFR_L3_IP6;
-	size_t ipoff = len - 0, l3len, l4, n, q;
+	size_t ipoff, l3len, l4, n, q;
 	unsigned proto = k->k_f[VFR_F_PROTO];
 	uint8_t *ip, *t, pseudo[40];
 	uint32_t sum, seq, ack, dlen;
@@ -550,11 +546,12 @@ fw_answer(const struct vfr_key *k, const uint8_t *f, size_t len,
 	tcp = proto == 6 && k->k_f[VFR_F_SPORT] != VFR_NONE;
 	if (tcp && (k->k_tcpflags & 0x04))
 		return 0;	/* never answer a RST */
-	/* the IP header sits right after Ethernet (and VLAN tags) */
-	ipoff = 14;
-	while (ipoff + 4 <= len && (f[ipoff - 2] == 0x81 ||
-	    f[ipoff - 2] == 0x88) && ipoff < 22)
-		ipoff += 4;
+	/* the IP header sits right after Ethernet and up to two VLAN tags,
+	   as vfr_key_parse() found it */
+	for (ipoff = 14; ipoff < 22 && ipoff + 4 <= len &&
+	    ((f[ipoff - 2] == 0x81 && f[ipoff - 1] == 0x00) ||
+	    (f[ipoff - 2] == 0x88 && f[ipoff - 1] == 0xa8)); ipoff += 4)
+		;
 	l3len = v6 ? 40 : 20;
 	memcpy(out, f + 6, 6);		/* back to the sender */
 	memcpy(out + 6, f, 6);
