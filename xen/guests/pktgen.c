@@ -21,6 +21,8 @@
  *	batch=N		frames per doorbell (default 32)
  *	port=N sport=N	destination (default 9) and source port (default 9)
  *	ring=N		ring entries per queue (default 256)
+ *	spin=S		how long to poll a full ring before sleeping in a
+ *			yield (default 0.0001)
  *	arp_timeout=S	seconds to resolve dst (default 3)
  *	dev=TAP ip=A.B.C.D/P mac=M gw=A.B.C.D	as for udp-echo
  *
@@ -32,7 +34,10 @@
  * The count starts at the first frame (start=first, the default) or at
  * the ready line (start=ready); with start=first it gives up after
  * timeout= seconds (default 30) without a frame and exits 1.  It answers
- * ARP (and ping) for its address meanwhile.
+ * ARP (and ping) for its address meanwhile.  spin=S polls an empty ring
+ * that long before sleeping (default 0); moderate=S bounds how long a
+ * receiver under load sleeps waiting for half a ring of frames (default
+ * 0.0005; 0 wakes for every frame).
  *
  * Exit status 0, or 1 if nothing was sent or received.
  */
@@ -48,9 +53,22 @@
 #define PKTGEN_DRAIN_NS		NS_PER_SEC
 /*
  * Idle this long (receiver: an empty ring; sender: a full one), pktgen
- * sleeps in a yield until the device moves.
+ * sleeps in a yield until the device moves.  A receiver does not spin by
+ * default: on a small host its vCPU shares a core with the I/O thread
+ * that fills its ring, and every spin is time taken from that thread.
  */
-#define PKTGEN_SPIN_NS		100000ULL
+#define PKTGEN_SPIN_TX_NS	100000ULL
+static uint64_t pg_spin_ns;
+/*
+ * A receiver that took this many frames since it last slept moderates
+ * its wake-ups as a NIC does (ethtool's rx-frames and rx-usecs): it asks
+ * to be woken when half its ring is full, or after moderate= seconds.
+ * Each wake-up is a yield, whose exit costs tens of microseconds on a
+ * software KVM; one per few frames starves the I/O thread of its core.
+ */
+#define PKTGEN_MODERATE_MIN	64
+#define PKTGEN_MODERATE_NS	500000ULL
+static uint64_t pg_moderate_ns;
 /* A rate-limited sender sleeps when the next batch is this far off. */
 #define PKTGEN_SLEEP_MIN_NS	50000ULL
 /* Rate-limited frames go out at least every ms, in chunks. */
@@ -200,7 +218,7 @@ pktgen_tx(void)
 			if (pg_net.nd_tx_nfree >= want) {
 				sent += pktgen_burst(want, (uint32_t)size);
 				stall = now;
-			} else if (now - stall < PKTGEN_SPIN_NS)
+			} else if (now - stall < pg_spin_ns)
 				xeno_pause();
 			else {
 				/*
@@ -268,7 +286,8 @@ pktgen_rx(void)
 	uint64_t timeout = xeno_arg_ns("timeout", PKTGEN_RX_TIMEOUT);
 	const char *start = xeno_arg_str("start");
 	uint64_t t0 = 0, now, end, idle_since, n = 0, bytes = 0, sec, ms, pps;
-	uint32_t len, batch = 0;
+	struct xeno_vq *rxq = &pg_net.nd_rxq;
+	uint32_t len, batch = 0, burst = 0, want;
 	char ip[XENO_IP4_STR], mac[XENO_MAC_STR];
 	struct xeno_udp_rx u;
 	int started = 0;
@@ -295,6 +314,7 @@ pktgen_rx(void)
 				end = t0 + duration;
 			}
 			n++;
+			burst++;
 			bytes += len;
 			/* ARP and ping need an answer; the load is counted. */
 			if (!pktgen_is_udp4(f, len))
@@ -311,13 +331,25 @@ pktgen_rx(void)
 			idle_since = xeno_mono_ns();
 		}
 		now = xeno_mono_ns();
-		if (now - idle_since < PKTGEN_SPIN_NS) {
+		if (now - idle_since < pg_spin_ns) {
 			xeno_pause();
 			continue;
 		}
-		/* Idle: sleep until frames arrive or the end. */
-		if (xeno_netif_wait(&pg_if, end) < 0)
+		if (burst >= PKTGEN_MODERATE_MIN && pg_moderate_ns > 0) {
+			/*
+			 * Under load, moderate as a NIC does (rx-frames,
+			 * rx-usecs): be woken when half as many frames as the
+			 * last burst brought are in, or after a short while,
+			 * not for every few frames.
+			 */
+			want = rxq->vq_size / 2;
+			if (!xeno_vq_arm_n(rxq, (uint16_t)want))
+				xeno_yield(now + pg_moderate_ns < end ?
+				    now + pg_moderate_ns : end, NULL);
+			xeno_vq_disarm(rxq);
+		} else if (xeno_netif_wait(&pg_if, end) < 0)
 			break;
+		burst = 0;
 		now = idle_since = xeno_mono_ns();
 	}
 	if (!started) {
@@ -338,7 +370,7 @@ main(int argc, char **argv)
 {
 	const char *mode = xeno_arg_str("mode");
 	uint64_t ring = xeno_arg_u64("ring", 0);
-	int rc;
+	int rx = mode != NULL && strcmp(mode, "rx") == 0, rc;
 
 	(void)argc;
 	(void)argv;
@@ -352,9 +384,11 @@ main(int argc, char **argv)
 		    "device's queue_max", rc);
 	xeno_netif_init(&pg_if, &pg_net);
 	xeno_netif_args(&pg_if, "pktgen");
+	pg_spin_ns = xeno_arg_ns("spin", rx ? 0 : PKTGEN_SPIN_TX_NS);
+	pg_moderate_ns = xeno_arg_ns("moderate", PKTGEN_MODERATE_NS);
 	if (mode == NULL || strcmp(mode, "tx") == 0)
 		return pktgen_tx();
-	if (strcmp(mode, "rx") == 0)
+	if (rx)
 		return pktgen_rx();
 	xeno_abort("pktgen: mode=%s: want mode=tx or mode=rx", mode);
 }
