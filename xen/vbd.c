@@ -140,6 +140,7 @@ vbd_create(struct dev *d, const char *spec, char *err, size_t errsz,
 		*code = HV_EXIT_NOINPUT;
 		return -1;
 	}
+	vb->vb_blk.bd_tsc_mul = d->dv_vm->vm_tsc_mul;
 	d->dv_priv = vb;
 	d->dv_ops = &vbd_ops;
 	until = vb->vb_blk.bd_cfg.bc_lease_until;

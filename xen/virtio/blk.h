@@ -61,6 +61,7 @@ struct blk_dev {
 	size_t		 bd_bitmap_hi;
 	uint64_t	 bd_data_off;	/* offset of cluster 0 in the overlay */
 	int		 bd_dirty;	/* writes since the last flush */
+	uint64_t	 bd_tsc_mul;	/* ns per TSC tick, 32.32; 0: no TSC */
 	/*
 	 * Counters, copied into the counters page by the device layer;
 	 * docs/VBD.md says what each one counts (sectors are the guest's

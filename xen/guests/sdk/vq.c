@@ -181,6 +181,30 @@ xeno_vq_post(struct xeno_vq *vq, uint16_t head, void *cookie)
 	vq->vq_added++;
 }
 
+/*
+ * Write a descriptor only if it changes.  The device only reads
+ * descriptors, so one left alone stays cached on both sides and a buffer
+ * posted again in the same slot costs the device no cache miss; a store
+ * of the same bytes would take the line back to this core.
+ */
+static void
+vq_desc_set(struct xeno_vring_desc *d, uint64_t addr, uint32_t len,
+    uint16_t flags, uint16_t next)
+{
+	if (d->addr != addr || d->len != len || d->flags != flags ||
+	    d->next != next)
+		*d = (struct xeno_vring_desc){ addr, len, flags, next };
+}
+
+static void
+vq_desc_put(struct xeno_vring_desc *d, const struct xeno_vq_buf *b, int more,
+    uint16_t next)
+{
+	vq_desc_set(d, (uintptr_t)b->vb_addr, b->vb_len,
+	    (uint16_t)((b->vb_write ? XENO_VRING_DESC_F_WRITE : 0) |
+	    (more ? XENO_VRING_DESC_F_NEXT : 0)), next);
+}
+
 int
 xeno_vq_add(struct xeno_vq *vq, const struct xeno_vq_buf *bufs,
     unsigned int n, void *cookie)
@@ -198,19 +222,10 @@ xeno_vq_add(struct xeno_vq *vq, const struct xeno_vq_buf *bufs,
 			return -XENO_ENOSPC;
 		head = vq->vq_free_head;
 		d = &vq->vq_itable[(size_t)head * XENO_VQ_INDIRECT_MAX];
-		for (k = 0; k < n; k++) {
-			d[k].addr = (uintptr_t)bufs[k].vb_addr;
-			d[k].len = bufs[k].vb_len;
-			d[k].flags = (bufs[k].vb_write ?
-			    XENO_VRING_DESC_F_WRITE : 0) |
-			    (k + 1 < n ? XENO_VRING_DESC_F_NEXT : 0);
-			d[k].next = (uint16_t)(k + 1);
-		}
-		vq->vq_desc[head] = (struct xeno_vring_desc){
-			.addr = (uintptr_t)d,
-			.len = n * sizeof(*d),
-			.flags = XENO_VRING_DESC_F_INDIRECT,
-		};
+		for (k = 0; k < n; k++)
+			vq_desc_put(&d[k], &bufs[k], k + 1 < n, (uint16_t)(k + 1));
+		vq_desc_set(&vq->vq_desc[head], (uintptr_t)d,
+		    n * sizeof(*d), XENO_VRING_DESC_F_INDIRECT, 0);
 		vq->vq_free_head = vq->vq_next[head];
 		vq->vq_nfree--;
 		vq->vq_slot[head].vs_ndesc = 1;
@@ -219,13 +234,8 @@ xeno_vq_add(struct xeno_vq *vq, const struct xeno_vq_buf *bufs,
 			return -XENO_ENOSPC;
 		head = i = vq->vq_free_head;
 		for (k = 0; k < n; k++) {
-			d = &vq->vq_desc[i];
-			d->addr = (uintptr_t)bufs[k].vb_addr;
-			d->len = bufs[k].vb_len;
-			d->flags = (bufs[k].vb_write ?
-			    XENO_VRING_DESC_F_WRITE : 0) |
-			    (k + 1 < n ? XENO_VRING_DESC_F_NEXT : 0);
-			d->next = vq->vq_next[i];
+			vq_desc_put(&vq->vq_desc[i], &bufs[k], k + 1 < n,
+			    vq->vq_next[i]);
 			i = vq->vq_next[i];
 		}
 		vq->vq_free_head = i;
