@@ -3,14 +3,14 @@
 # the same file, in one run: 4 KiB random and 1 MiB sequential reads and
 # writes (docs/PERFORMANCE.md).  The file lives in $BENCH_DIR (default
 # /var/tmp) and is read once first, so both sides start from a warm page
-# cache.  Each figure is the median of ROUNDS (default 3) runs of
-# SECONDS_PER_RUN (default 2) seconds, guest and native alternating.
+# cache.  Each figure is the median of ROUNDS (default 9) runs of
+# SECONDS_PER_RUN (default 1) seconds, guest and native alternating.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 [ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm on this host"; exit 0; }
-S=${SECONDS_PER_RUN:-2}
-R=${ROUNDS:-3}
+S=${SECONDS_PER_RUN:-1}
+R=${ROUNDS:-9}
 D=$(mktemp -d "${BENCH_DIR:-/var/tmp}/xeno-blk.XXXXXX")
 trap 'rm -rf "$D"; t_cleanup' EXIT
 F=$D/disk

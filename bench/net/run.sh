@@ -9,16 +9,16 @@
 #                pktgen (mode=rx) counts what reaches the guest  vs
 #                `nettool tap-read`, a host process reading the tap
 #
-# Each figure is the median of ROUNDS (default 5) runs of SECONDS_PER_RUN
-# (default 2) seconds, guest and native alternating, so that host noise
+# Each figure is the median of ROUNDS (default 9) runs of SECONDS_PER_RUN
+# (default 1) seconds, guest and native alternating, so that host noise
 # hits both alike.  Also printed: doorbells and vCPU exits per packet.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 [ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm on this host"; exit 0; }
 need_netns
-S=${SECONDS_PER_RUN:-2}
-R=${ROUNDS:-5}
+S=${SECONDS_PER_RUN:-1}
+R=${ROUNDS:-9}
 netns_new bench
 tap_new xg0
 tap_new xn0
