@@ -204,7 +204,8 @@ cmd_run(int argc, char **argv, uint64_t start_ns)
 	case HV_CONSOLE_NONE:
 		break;
 	}
-	if (vmm_load_pv(&vm, &cfg, &code) == -1)
+	if (cfg.hc_kernel != NULL ? vmm_load_hvm(&vm, &cfg, &code) == -1 :
+	    vmm_load_pv(&vm, &cfg, &code) == -1)
 		goto out;
 	if (fw_start(&vm, &cfg, &code) == -1)
 		goto out;

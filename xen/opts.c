@@ -115,6 +115,9 @@ enum opt_id {
 	OPT_RULES,
 	OPT_FLOWLOG,
 	OPT_CONTROL,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_CMDLINE,
 };
 
 static const struct {
@@ -133,6 +136,9 @@ static const struct {
 	{ "rules", OPT_RULES },
 	{ "flowlog", OPT_FLOWLOG },
 	{ "control", OPT_CONTROL },
+	{ "kernel", OPT_KERNEL },
+	{ "initrd", OPT_INITRD },
+	{ "cmdline", OPT_CMDLINE },
 };
 
 static int
@@ -213,9 +219,48 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
 		else
 			cfg->hc_flowlog = val;
 		break;
+	case OPT_KERNEL:
+	case OPT_INITRD:
+		if (*val == '\0')
+			return OPTS_ERR("--%s needs a path", name);
+		if (id == OPT_KERNEL)
+			cfg->hc_kernel = val;
+		else
+			cfg->hc_initrd = val;
+		break;
+	case OPT_CMDLINE:
+		if (strlen(val) >= HVM_CMDLINE_MAX)
+			return OPTS_ERR("--cmdline is %zu bytes, longer than "
+			    "%d", strlen(val), HVM_CMDLINE_MAX - 1);
+		cfg->hc_cmdline = val;
+		break;
 	default:
 		return OPTS_ERR("internal: option %s", name);
 	}
+	return 0;
+}
+
+/* An HVM guest: its own memory range, a default command line. */
+static int
+opts_check_hvm(struct hv_config *cfg, int mem_given, char *err, size_t errsz)
+{
+	if (!mem_given)
+		cfg->hc_mem = HVM_MEM_DEFAULT;
+	if (cfg->hc_mem < HVM_MEM_MIN || cfg->hc_mem > HVM_MEM_MAX)
+		return OPTS_ERR("--mem %llu MiB: HVM guests have %llu MiB to "
+		    "%llu MiB", (unsigned long long)(cfg->hc_mem >> 20),
+		    (unsigned long long)(HVM_MEM_MIN >> 20),
+		    (unsigned long long)(HVM_MEM_MAX >> 20));
+	if (cfg->hc_vcpus > HVM_MAX_VCPUS)
+		return OPTS_ERR("--vcpus %u: HVM guests have at most %d",
+		    cfg->hc_vcpus, HVM_MAX_VCPUS);
+	if (cfg->hc_cmdline == NULL)
+		cfg->hc_cmdline = HVM_CMDLINE_DEFAULT;
+	if (strcmp(cfg->hc_args, "") != 0)
+		return OPTS_ERR("--args is for PV guests: give an HVM guest "
+		    "its --cmdline");
+	if (cfg->hc_mem % XENO_PV_PAGE_SIZE != 0)
+		return OPTS_ERR("--mem must be a whole number of 4 KiB pages");
 	return 0;
 }
 
@@ -227,7 +272,7 @@ int
 opts_parse_run(int argc, const char *const *argv, struct hv_config *cfg,
     char *err, size_t errsz)
 {
-	int i;
+	int i, mem_given = 0;
 	size_t k, n;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -266,10 +311,21 @@ opts_parse_run(int argc, const char *const *argv, struct hv_config *cfg,
 		if (opts_set(cfg, opts_table[k].id, opts_table[k].name, val,
 		    err, errsz) == -1)
 			return -1;
+		if (opts_table[k].id == OPT_MEM)
+			mem_given = 1;
 	}
+	if (cfg->hc_image != NULL && cfg->hc_kernel != NULL)
+		return OPTS_ERR("--image (a PV guest) and --kernel (an HVM "
+		    "Linux guest) exclude each other");
+	if (cfg->hc_kernel != NULL)
+		return opts_check_hvm(cfg, mem_given, err, errsz);
+	if (cfg->hc_initrd != NULL || cfg->hc_cmdline != NULL)
+		return OPTS_ERR("--initrd and --cmdline are for --kernel "
+		    "(PV guests take --args)");
 	if (cfg->hc_image == NULL)
 		return OPTS_ERR("no guest image: give --image "
-		    "PATH (an ELF64 PV guest)");
+		    "PATH (an ELF64 PV guest) or --kernel PATH (a Linux "
+		    "bzImage)");
 	if (cfg->hc_mem < XENO_PV_MEM_MIN)
 		return OPTS_ERR("--mem %llu KiB is too small: a "
 		    "PV domain needs at least %llu MiB",

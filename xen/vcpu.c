@@ -64,6 +64,8 @@ vcpu_init(struct vcpu *vc)
 	struct kvm_regs r;
 	struct epoll_event ev;
 
+	if (vm->vm_hvm)
+		return hvm_vcpu_init(vc);
 	if (ioctl(vc->vc_fd, KVM_GET_SREGS, &sr) == -1) {
 		log_warn("vCPU %u: KVM_GET_SREGS", vc->vc_id);
 		return -1;
@@ -140,7 +142,7 @@ vcpu_wait_start(struct vcpu *vc)
 		pthread_cond_wait(&vm->vm_cond, &vm->vm_lock);
 	started = vc->vc_started && !vm->vm_ending;
 	pthread_mutex_unlock(&vm->vm_lock);
-	if (!started || vc->vc_id == 0)
+	if (!started || vc->vc_id == 0 || vm->vm_hvm)
 		return started ? 0 : -1;
 	memset(&r, 0, sizeof(r));
 	r.rip = vc->vc_start_rip;
@@ -219,6 +221,11 @@ vcpu_io(struct vcpu *vc, struct kvm_run *run)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	uint32_t v;
 
+	if (vc->vc_vm->vm_hvm) {
+		if (hvm_io(vc, run) == -1)
+			vcpu_bad_port(vc, run);
+		return;
+	}
 	if (port >= XENO_PV_HC_PORT && port < XENO_PV_HC_PORT +
 	    XENO_PV_HC_MAX) {
 		if (run->io.direction == KVM_EXIT_IO_OUT &&

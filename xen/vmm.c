@@ -71,7 +71,7 @@ vmm_gpa(const struct vm *vm, uint64_t gpa, uint64_t len)
 	return vq_gpa(&vm->vm_gmem, gpa, len);
 }
 
-static int
+int
 vmm_fail(struct vm *vm, int code)
 {
 	vm->vm_exit_code = code;
@@ -177,18 +177,20 @@ vmm_stats_header(struct vm *vm, const struct hv_config *cfg,
     uint64_t start_ns)
 {
 	struct xeno_stats_hdr *h = vm->vm_stats.sp_hdr;
+	const char *image = cfg->hc_kernel != NULL ? cfg->hc_kernel :
+	    cfg->hc_image;
 	const char *name = cfg->hc_name, *slash;
 
 	if (name == NULL) {
-		slash = strrchr(cfg->hc_image, '/');
-		name = slash != NULL ? slash + 1 : cfg->hc_image;
+		slash = strrchr(image, '/');
+		name = slash != NULL ? slash + 1 : image;
 	}
 	h->sh_mem_bytes = cfg->hc_mem;
 	h->sh_start_ns = start_ns;
 	h->sh_start_realtime_ns = vmm_realtime_ns() - (vmm_now_ns() -
 	    start_ns);
 	snprintf(h->sh_name, sizeof(h->sh_name), "%s", name);
-	snprintf(h->sh_image, sizeof(h->sh_image), "%s", cfg->hc_image);
+	snprintf(h->sh_image, sizeof(h->sh_image), "%s", image);
 }
 
 /*
@@ -245,6 +247,9 @@ vmm_create(struct vm *vm, const struct hv_config *cfg, uint64_t start_ns)
 		return vmm_fail(vm, HV_EXIT_OSERR);
 	}
 
+	vm->vm_hvm = cfg->hc_kernel != NULL;
+	if (vm->vm_hvm && hvm_create_irqchip(vm) == -1)
+		return -1;
 	vm->vm_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->vm_stop_fd == -1) {
 		log_warn("eventfd");
@@ -277,7 +282,7 @@ vmm_create(struct vm *vm, const struct hv_config *cfg, uint64_t start_ns)
  * Guest TSC = host TSC + offset.  KVM tells the offset where it can; else
  * we read the guest's TSC MSR next to the host's TSC.
  */
-static int
+int
 vmm_tsc_setup(struct vm *vm)
 {
 	struct vcpu *vc = &vm->vm_vcpu[0];

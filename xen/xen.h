@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "xeno/flowlog.h"
+#include "xeno/hvm.h"
 #include "xeno/pv.h"
 #include "xeno/stats.h"
 #include "virtio/fw.h"
@@ -56,7 +57,10 @@ enum hv_console {
 };
 
 struct hv_config {
-	const char	*hc_image;
+	const char	*hc_image;	/* PV: an ELF64 unikernel */
+	const char	*hc_kernel;	/* HVM: a Linux bzImage */
+	const char	*hc_initrd;
+	const char	*hc_cmdline;
 	uint64_t	 hc_mem;	/* bytes */
 	unsigned int	 hc_vcpus;
 	const char	*hc_args;
@@ -126,6 +130,61 @@ struct pt_builder {
 int	pt_init(struct pt_builder *, uint8_t *, uint64_t, uint64_t, uint64_t);
 int	pt_map(struct pt_builder *, uint64_t, uint64_t, uint64_t);
 int	pt_lookup(const struct pt_builder *, uint64_t, uint64_t *);
+
+/* hvmboot.c: Linux boot protocol (docs/HVM.md) */
+#define HVM_PAGE	4096ULL
+#define HVM_GDT		0x500ULL
+#define HVM_GDT_SIZE	32
+#define HVM_ZERO_PAGE	0x7000ULL
+#define HVM_PML4	0x9000ULL
+#define HVM_PDPT	0xa000ULL
+#define HVM_PD		0xb000ULL	/* four pages: 4 GiB in 2 MiB pages */
+#define HVM_STACK	0x8ff0ULL
+#define HVM_CMDLINE	0x20000ULL
+#define HVM_CMDLINE_MAX	4096
+#define HVM_EBDA	0x9fc00ULL
+#define HVM_BIOS	0xf0000ULL	/* the MP table lives here */
+#define HVM_KERNEL	0x100000ULL	/* protected-mode kernel */
+#define HVM_MEM_MIN	(64ULL << 20)
+#define HVM_MEM_MAX	(3ULL << 30)	/* below the 32-bit device hole */
+#define HVM_MEM_DEFAULT	(256ULL << 20)
+#define HVM_CMDLINE_DEFAULT	"console=ttyS0 reboot=k panic=-1"
+#define HVM_MAX_VCPUS	64
+#define HVM_IOAPIC_ADDR	0xfec00000U
+#define HVM_LAPIC_ADDR	0xfee00000U
+
+struct bz_image {
+	unsigned int	bz_version;	/* boot protocol, 0x020c = 2.12 */
+	size_t		bz_hdr_len;	/* setup header bytes from 0x1f1 */
+	size_t		bz_kernel_off;	/* protected-mode kernel in the file */
+	size_t		bz_kernel_len;
+	uint64_t	bz_init_size;	/* memory it needs from its load address */
+	uint32_t	bz_initrd_max;	/* highest initrd byte, 0: no limit */
+	uint32_t	bz_cmdline_max;	/* including the NUL */
+};
+
+struct hvm_layout {
+	uint64_t	hl_entry;	/* 64-bit entry */
+	uint64_t	hl_initrd;	/* gpa, 0 if none */
+	size_t		hl_mp_size;
+};
+
+int	bzimage_parse(const uint8_t *, size_t, struct bz_image *, char *,
+	    size_t);
+int	hvmboot_build(uint8_t *, uint64_t, unsigned int, const uint8_t *,
+	    const struct bz_image *, const uint8_t *, size_t, const char *,
+	    struct hvm_layout *, char *, size_t);
+
+/* uart.c: a 16550A for HVM guests */
+struct uart {
+	uint8_t		u_ier, u_lcr, u_mcr, u_scr, u_fcr, u_dll, u_dlm;
+	int		u_thre;		/* THR-empty interrupt pending */
+};
+
+void	uart_init(struct uart *);
+int	uart_irq(const struct uart *);
+uint8_t	uart_read(struct uart *, unsigned int);
+int	uart_write(struct uart *, unsigned int, uint8_t, uint8_t *);
 
 /* pvboot.c */
 struct pv_layout {
@@ -295,10 +354,23 @@ struct vm {
 	struct fw_domain	 vm_fw;		/* the VFR of the VIFs */
 	struct flowlog		*vm_flowlog;
 	struct ctl		*vm_ctl;
+	int			 vm_hvm;	/* a Linux guest (hvm.c) */
+	struct uart		 vm_uart;	/* HVM: COM1 */
+	pthread_mutex_t		 vm_uart_lock;
+	int			 vm_uart_irq;	/* IRQ 4 level we last set */
 };
 
 int	vmm_create(struct vm *, const struct hv_config *, uint64_t);
 int	vmm_load_pv(struct vm *, const struct hv_config *, int *);
+int	vmm_fail(struct vm *, int);
+int	vmm_tsc_setup(struct vm *);
+
+/* hvm.c */
+struct kvm_run;
+int	hvm_create_irqchip(struct vm *);
+int	vmm_load_hvm(struct vm *, const struct hv_config *, int *);
+int	hvm_vcpu_init(struct vcpu *);
+int	hvm_io(struct vcpu *, struct kvm_run *);
 int	vmm_run(struct vm *);
 void	vmm_destroy(struct vm *);
 void	*vmm_gpa(const struct vm *, uint64_t, uint64_t);
