@@ -61,6 +61,7 @@ BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
 all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS) vfr fuzz-build
 
 include xen/guests/guests.mk
+include xen/guests/linux/linux.mk
 include vfr-rules/vfr.mk
 include tests/fuzz/fuzz.mk
 
@@ -126,7 +127,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all linux-guest
 	BUILD=$(BUILD) tests/run.sh
 
 test-asan: deps

@@ -3,6 +3,8 @@
 # Idempotent: installs only what is missing, and touches apt only then.
 set -e
 
+# qemu-system-x86, busybox-static, cpio and kmod: the HVM Linux guest
+# images and their test host (xen/guests/linux, tests/hvm).
 PKGS="
 build-essential
 libc6-dev
@@ -22,6 +24,11 @@ util-linux
 binutils
 libpcap-dev
 tcpdump
+qemu-system-x86
+busybox-static
+cpio
+kmod
+gzip
 "
 
 missing=""

@@ -827,6 +827,10 @@ stats_print(const uint8_t *base, const struct xeno_stats_hdr *hp, int json,
 	    up ? 100.0 * (double)live / (double)up : 0.0, h.sh_mem_bytes >> 20,
 	    h.sh_nr_vcpus, exits, hcalls,
 	    (double)stats_since(d.sd_first_insn_ns, h.sh_start_ns) / 1e3);
+	/* The guest's own word: XENO_HC_BOOTED, or an HVM boot timer. */
+	if (d.sd_boot_done_ns != 0)
+		printf("  booted %.3f ms after start\n",
+		    (double)stats_since(d.sd_boot_done_ns, h.sh_start_ns) / 1e6);
 	for (i = 0; i < h.sh_nr_vcpus; i++)
 		printf("  vcpu %-2u %-8s run %.6fs cpu %.6fs blocked %.6fs "
 		    "exits %" PRIu64 " hypercalls %" PRIu64 " errors %" PRIu64

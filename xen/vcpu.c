@@ -324,6 +324,9 @@ vcpu_first_entry(struct vm *vm, uint64_t t)
 	pthread_mutex_lock(&vm->vm_lock);
 	stats_write_begin(&d->sd_seq);
 	d->sd_first_entry_ns = t;
+	/* A Linux guest has no way to tell us; its first entry is it. */
+	if (vm->vm_hvm)
+		d->sd_first_insn_ns = t;
 	stats_write_end(&d->sd_seq);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
