@@ -8,8 +8,9 @@
  *
  * Invariants checked beyond "no sanitizer report":
  *  - opts_parse_run returns 0, 1 (--help) or -1 with a message;
- *  - on 0 the configuration is one xeno-hv can run: an image path,
- *    --mem within XENO_PV_MEM_MIN..MAX and page aligned, 1..64 vCPUs,
+ *  - on 0 the configuration is one xeno-hv can run: an image path with
+ *    --mem within XENO_PV_MEM_MIN..MAX, or a kernel path with --mem
+ *    within HVM_MEM_MIN..MAX and a command line; page aligned, 1..64 vCPUs,
  *    --args that fit the boot page, a --name that fits the counters page,
  *    and every string points into the argv it was given;
  *  - opts_parse_size agrees with an independent reading of the documented
@@ -131,10 +132,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == -1)
 		CHECK(err[0] != '\0' && memchr(err, '\0', sizeof(err)) != NULL);
 	if (rc == 0) {
-		CHECK(cfg.hc_image != NULL && cfg.hc_image[0] != '\0');
-		CHECK(fuzz_is_arg(cfg.hc_image, argv, argc));
-		CHECK(cfg.hc_mem >= XENO_PV_MEM_MIN &&
-		    cfg.hc_mem <= XENO_PV_MEM_MAX);
+		/* exactly one guest: a PV image or an HVM kernel */
+		CHECK((cfg.hc_image == NULL) != (cfg.hc_kernel == NULL));
+		if (cfg.hc_image != NULL) {
+			CHECK(cfg.hc_image[0] != '\0');
+			CHECK(fuzz_is_arg(cfg.hc_image, argv, argc));
+			CHECK(cfg.hc_mem >= XENO_PV_MEM_MIN &&
+			    cfg.hc_mem <= XENO_PV_MEM_MAX);
+			CHECK(cfg.hc_initrd == NULL && cfg.hc_cmdline == NULL);
+		} else {
+			CHECK(cfg.hc_kernel[0] != '\0');
+			CHECK(fuzz_is_arg(cfg.hc_kernel, argv, argc));
+			CHECK(cfg.hc_mem >= HVM_MEM_MIN &&
+			    cfg.hc_mem <= HVM_MEM_MAX);
+			CHECK(cfg.hc_cmdline != NULL &&
+			    strlen(cfg.hc_cmdline) < HVM_CMDLINE_MAX);
+			CHECK(cfg.hc_args[0] == '\0');
+			if (cfg.hc_initrd != NULL)
+				CHECK(cfg.hc_initrd[0] != '\0' &&
+				    fuzz_is_arg(cfg.hc_initrd, argv, argc));
+		}
 		CHECK(cfg.hc_mem % XENO_PV_PAGE_SIZE == 0);
 		CHECK(cfg.hc_vcpus >= 1 && cfg.hc_vcpus <= XENO_PV_MAX_VCPUS);
 		CHECK(cfg.hc_args != NULL &&

@@ -93,5 +93,27 @@ main(void)
 		memset(big, 'a', XENO_PV_CMDLINE_MAX);
 		CHECK(parse("longer than", 4, "--image", "x", "--args", big));
 	}
+	/* HVM guests: --kernel, its defaults and what it excludes */
+	{
+		const char *k1[] = { "--kernel", "vmlinuz", "--initrd", "i.img",
+		    "--vcpus", "2" };
+
+		CHECK(opts_parse_run(6, k1, &cfg, err, sizeof(err)) == 0);
+		CHECK(cfg.hc_image == NULL && strcmp(cfg.hc_kernel,
+		    "vmlinuz") == 0 && strcmp(cfg.hc_initrd, "i.img") == 0);
+		CHECK_EQ(cfg.hc_mem, HVM_MEM_DEFAULT);
+		CHECK(strcmp(cfg.hc_cmdline, HVM_CMDLINE_DEFAULT) == 0);
+	}
+	CHECK(parse(NULL, 4, "--kernel", "k", "--cmdline", "console=ttyS0"));
+	CHECK(parse(NULL, 4, "--kernel", "k", "--mem", "3G"));
+	CHECK(parse("exclude each other", 4, "--kernel", "k", "--image",
+	    "x"));
+	CHECK(parse("are for --kernel", 4, "--image", "x", "--cmdline", "y"));
+	CHECK(parse("are for --kernel", 4, "--image", "x", "--initrd", "y"));
+	CHECK(parse("HVM guests have", 4, "--kernel", "k", "--mem", "32M"));
+	CHECK(parse("HVM guests have", 4, "--kernel", "k", "--mem", "4G"));
+	CHECK(parse("--args is for PV", 4, "--kernel", "k", "--args", "a"));
+	CHECK(parse("needs a path", 2, "--kernel", ""));
+	CHECK(parse("or --kernel", 2, "--mem", "64M"));
 	return t_done("test_opts");
 }
