@@ -1684,6 +1684,24 @@ clause_parse(struct pfile *pf, struct rbuild *rb, enum clause c)
 }
 
 /*
+ * An ether type list next to addresses of family l3: the family says it
+ * all, so the list goes (printing both would not parse back, "the family
+ * given twice"); -1 if the list leaves the family's ether type out.
+ */
+static int
+ethertype_narrow(struct rlist *rl, int l3)
+{
+	uint32_t et = l3 == VFR_L3_IP4 ? 0x0800 : 0x86dd, i;
+
+	for (i = 0; i < rl->rl_n; i++)
+		if (rl->rl_v[i].rg_lo <= et && et <= rl->rl_v[i].rg_hi) {
+			rl_free(rl);
+			return 0;
+		}
+	return -1;
+}
+
+/*
  * The family a rule's addresses imply when it names none: IPv4 if an
  * address side holds only IPv4 (::ffff:0:0/96), IPv6 if a side holds no
  * IPv4; contradicting sides are an error.  With the family known, IPv4
@@ -1707,6 +1725,11 @@ family_finish(struct pfile *pf, struct rbuild *rb, uint32_t line,
 		r->r_l3 = VFR_L3_IP4;
 	else if (a == VFR_L3_IP6 || b == VFR_L3_IP6)
 		r->r_l3 = VFR_L3_IP6;
+	if (r->r_l3 != 0 && rb->rb_rl[VFR_F_ETHERTYPE].rl_n != 0 &&
+	    ethertype_narrow(&rb->rb_rl[VFR_F_ETHERTYPE], r->r_l3) == -1)
+		return perr(pf, line, col, "the ether type leaves out %s, "
+		    "which the addresses are: the rule would never match",
+		    r->r_l3 == VFR_L3_IP4 ? "IPv4" : "IPv6");
 	if (r->r_l3 != VFR_L3_IP4)
 		return 0;
 	for (f = 0; f < VFR_NAFIELDS; f++) {
