@@ -194,20 +194,6 @@ out:
 	return rc;
 }
 
-static void
-hvm_segment(struct kvm_segment *s, uint16_t sel, int code)
-{
-	memset(s, 0, sizeof(*s));
-	s->selector = sel;
-	s->limit = 0xffffffff;
-	s->type = code ? 11 : 3;
-	s->present = 1;
-	s->s = 1;
-	s->g = 1;
-	s->l = code ? 1 : 0;
-	s->db = code ? 0 : 1;
-}
-
 /*
  * The boot processor enters the kernel's 64-bit entry as the boot protocol
  * says: paging on identity tables, flat __BOOT_CS/__BOOT_DS, interrupts
@@ -234,8 +220,8 @@ hvm_vcpu_init(struct vcpu *vc)
 	sr.cr4 = HVM_CR4;
 	sr.efer = HVM_EFER;
 	sr.cr3 = HVM_PML4;
-	hvm_segment(&sr.cs, HVM_SEL_CS, 1);
-	hvm_segment(&sr.ds, HVM_SEL_DS, 0);
+	vcpu_segment(&sr.cs, HVM_SEL_CS, 1);
+	vcpu_segment(&sr.ds, HVM_SEL_DS, 0);
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
 	sr.gdt.base = HVM_GDT;
 	sr.gdt.limit = HVM_GDT_SIZE - 1;

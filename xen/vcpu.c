@@ -40,7 +40,8 @@ static const char *const vcpu_vector_names[32] = {
 	"vector 27", "vector 28", "vector 29", "vector 30", "vector 31",
 };
 
-static void
+/* A flat 4 GiB segment, 64-bit code or data, of the selector's DPL. */
+void
 vcpu_segment(struct kvm_segment *s, uint16_t sel, int code)
 {
 	memset(s, 0, sizeof(*s));

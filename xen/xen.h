@@ -386,7 +386,9 @@ void	vmm_crash(struct vm *, unsigned int, unsigned int, uint64_t,
 void	vmm_console(struct vm *, const void *, size_t);
 
 /* vcpu.c */
+struct kvm_segment;
 int	vcpu_init(struct vcpu *);
+void	vcpu_segment(struct kvm_segment *, uint16_t, int);
 void	*vcpu_main(void *);
 void	vcpu_kick(struct vcpu *);
 
