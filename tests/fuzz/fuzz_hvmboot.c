@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(bz.bz_kernel_off >= 512 && bz.bz_kernel_len > 0);
 	CHECK(bz.bz_kernel_off + bz.bz_kernel_len <= size);
-	CHECK(0x1f1 + bz.bz_hdr_len <= size && bz.bz_hdr_len < 0x2d0 - 0x1f1);
+	CHECK(0x1f1 + bz.bz_hdr_len <= size && bz.bz_hdr_len <= 0x2d0 - 0x1f1);
 	CHECK(bz.bz_init_size >= bz.bz_kernel_len);
 	err[0] = '\0';
 	if (hvmboot_build(fuzz_mem, FUZZ_MEM, vcpus, buf, &bz,
