@@ -37,7 +37,7 @@ trap 'rm -rf "$STAGE"' EXIT
 
 initrd_busybox "$STAGE"
 mods=$(initrd_modules "$LINUX/root" "$KVER" "$STAGE" \
-    irqbypass kvm ccp kvm_amd)
+    irqbypass kvm ccp kvm_amd tun)
 echo "build-host: modules for $KVER:"
 echo "$mods" | sed 's/^/  /'
 cp "$XENO_HV" "$STAGE/bin/xeno-hv"
