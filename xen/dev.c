@@ -249,27 +249,40 @@ dev_hc_info(struct vm *vm, struct xeno_hc_device_info *b)
 int64_t
 dev_hc_queue_setup(struct vm *vm, const struct xeno_hc_queue_setup *b)
 {
+	if (b->index >= vm->vm_ndev)
+		return -XENO_ENODEV;
+	if (b->queue >= vm->vm_dev[b->index]->dv_nqueues)
+		return -XENO_EINVAL;
+	return dev_queue_setup(vm->vm_dev[b->index], (unsigned int)b->queue,
+	    b->size, b->features, b->desc, b->avail, b->used);
+}
+
+/*
+ * Give queue qi of d the guest's split ring, from either transport: the
+ * global queue number, or -XENO_EINVAL, -XENO_EFAULT or -XENO_EBUSY as
+ * XENO_HC_QUEUE_SETUP documents.
+ */
+int64_t
+dev_queue_setup(struct dev *d, unsigned int qi, uint64_t size,
+    uint64_t features, uint64_t desc, uint64_t avail, uint64_t used)
+{
+	struct vm *vm = d->dv_vm;
 	struct virtq vq;
-	struct dev *d;
 	struct dev_queue *q;
 	uint64_t one = 1;
 	int64_t rc;
 
-	if (b->index >= vm->vm_ndev)
-		return -XENO_ENODEV;
-	d = vm->vm_dev[b->index];
-	if (b->queue >= d->dv_nqueues)
+	if (qi >= d->dv_nqueues)
 		return -XENO_EINVAL;
-	q = &d->dv_q[b->queue];
-	if ((b->features & ~d->dv_info.features) != 0 ||
-	    !(b->features & (1ULL << XENO_VIRTIO_F_VERSION_1)))
+	q = &d->dv_q[qi];
+	if ((features & ~d->dv_info.features) != 0 ||
+	    !(features & (1ULL << XENO_VIRTIO_F_VERSION_1)))
 		return -XENO_EINVAL;
-	if (b->size == 0 || b->size > d->dv_info.queue_max ||
-	    (b->size & (b->size - 1)) != 0)
+	if (size == 0 || size > d->dv_info.queue_max ||
+	    (size & (size - 1)) != 0)
 		return -XENO_EINVAL;
-	if (vq_init(&vq, &vm->vm_gmem, (unsigned int)b->size, b->desc,
-	    b->avail, b->used,
-	    !!(b->features & (1ULL << XENO_VIRTIO_F_EVENT_IDX))) == -1)
+	if (vq_init(&vq, &vm->vm_gmem, (unsigned int)size, desc, avail, used,
+	    !!(features & (1ULL << XENO_VIRTIO_F_EVENT_IDX))) == -1)
 		return errno == EFAULT ? -XENO_EFAULT : -XENO_EINVAL;
 	pthread_mutex_lock(&d->dv_lock);
 	if (q->dq_ready)
@@ -331,6 +344,10 @@ dev_new(struct vm *vm, unsigned int nqueues)
 			log_warn("device %u: eventfd", d->dv_index);
 			return NULL;
 		}
+		vm->vm_queue[vm->vm_nqueues++] = q;
+		/* HVM: the notify address moves with the BAR (hvmdev.c) */
+		if (vm->vm_hvm)
+			continue;
 		/*
 		 * A 4-byte `out` to the doorbell port becomes an eventfd
 		 * write inside KVM.  Without it (or for other sizes) the
@@ -344,7 +361,6 @@ dev_new(struct vm *vm, unsigned int nqueues)
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) == -1)
 			log_warn("queue %u: KVM_IOEVENTFD (doorbells will "
 			    "exit to xeno-hv)", q->dq_global);
-		vm->vm_queue[vm->vm_nqueues++] = q;
 	}
 	d->dv_stats = stats_dev(&vm->vm_stats, d->dv_index);
 	return d;
@@ -398,6 +414,13 @@ dev_create_all(struct vm *vm, const struct hv_config *cfg, int *code)
 		    sizeof(d->dv_stats->sx_name));
 		d->dv_stats->sx_name[sizeof(d->dv_stats->sx_name) - 1] = '\0';
 		dev_publish(d);
+	}
+	if (vm->vm_hvm) {
+		if (hvmdev_create(vm) == -1) {
+			*code = HV_EXIT_USAGE;
+			return -1;
+		}
+		return 0;
 	}
 	bi = (struct xeno_pv_bootinfo *)(void *)(vm->vm_mem +
 	    XENO_PV_BOOTINFO_GPA);

@@ -37,7 +37,6 @@
 #define HVM_CMOS_INDEX		0x70
 #define HVM_CMOS_DATA		0x71
 #define HVM_POST		0x80
-#define HVM_PCI_CONF		0xcf8
 
 /* In-kernel interrupt controllers and PIT: before any vCPU exists. */
 int
@@ -309,6 +308,10 @@ hvm_io(struct vcpu *vc, struct kvm_run *run)
 			hvm_uart(vc, port - HVM_COM1, out, data + i);
 		return 0;
 	}
+	if (port >= VPCI_CONF_ADDR && port < VPCI_CONF_DATA + 4) {
+		hvmdev_conf_io(vm, port, out, data, run->io.size, n);
+		return 0;
+	}
 	if (port == XENO_HVM_BOOT_TIMER_PORT && out) {
 		hvm_boot_timer(vm);
 		return 0;
@@ -324,17 +327,14 @@ hvm_io(struct vcpu *vc, struct kvm_run *run)
 	}
 	/*
 	 * Ports a PC kernel pokes at boot that have nothing behind them
-	 * here: the POST delay port, CMOS, the i8042 and the PCI
-	 * configuration ports.  Reads give 0 (no RTC update in progress,
-	 * no keyboard data) or, for PCI, all ones (no device).
+	 * here: the POST delay port, CMOS and the i8042.  Reads give 0 (no
+	 * RTC update in progress, no keyboard data).
 	 */
 	if (port == HVM_POST || port == HVM_CMOS_INDEX ||
 	    port == HVM_CMOS_DATA || port == HVM_I8042_DATA ||
-	    port == HVM_I8042_CMD ||
-	    (port >= HVM_PCI_CONF && port < HVM_PCI_CONF + 8)) {
+	    port == HVM_I8042_CMD) {
 		if (!out)
-			memset(data, port >= HVM_PCI_CONF ? 0xff : 0,
-			    (size_t)run->io.size * n);
+			memset(data, 0, (size_t)run->io.size * n);
 		return 0;
 	}
 	return -1;

@@ -259,6 +259,9 @@ vcpu_mmio(struct vcpu *vc, struct kvm_run *run)
 	struct vm *vm = vc->vc_vm;
 	struct xeno_stats_domain *d = vm->vm_stats.sp_dom;
 
+	if (vm->vm_hvm && hvmdev_mmio(vm, run->mmio.phys_addr, run->mmio.data,
+	    run->mmio.len, run->mmio.is_write) == 0)
+		return;
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 	pthread_mutex_lock(&vm->vm_lock);

@@ -16,6 +16,11 @@
  *	vbd.c		VBD device: the request loop (virtio/blk.c: storage)
  *	flowlog.c	the flow-log ring file: writer and reader
  *	ctl.c		the control socket: rule sets, captures, shutdown
+ *	hvmboot.c	HVM: the Linux boot protocol (pure)
+ *	uart.c		HVM: the COM1 16550A (pure)
+ *	vpci.c		HVM: PCI host bridge and virtio-pci functions (pure)
+ *	hvm.c		HVM: irqchip, loading, vCPU state, port I/O
+ *	hvmdev.c	HVM: virtio-pci on the devices of dev.c (KVM glue)
  */
 #ifndef XEN_H
 #define XEN_H
@@ -186,6 +191,103 @@ int	uart_irq(const struct uart *);
 uint8_t	uart_read(struct uart *, unsigned int);
 int	uart_write(struct uart *, unsigned int, uint8_t, uint8_t *);
 
+/* vpci.c: PCI host bridge and virtio-pci functions for HVM guests */
+#define VPCI_CONF_ADDR	0xcf8
+#define VPCI_CONF_DATA	0xcfc
+#define VPCI_CONF_SIZE	256
+#define VPCI_MAX_FN	16		/* slots 1..16 */
+#define VPCI_MAX_QUEUES	2
+#define VPCI_MSIX_MAX	(VPCI_MAX_QUEUES + 1)
+#define VPCI_DEVCFG_MAX	64
+#define VPCI_BAR_SIZE	0x8000U
+#define VPCI_BAR_NOTIFY	0x3000U		/* queue q's doorbell: + 4 * q */
+#define VPCI_NO_VECTOR	0xffff
+#define VPCI_F_VERSION_1 (1ULL << 32)
+
+/* What a function tells its caller; called with the caller's lock held. */
+struct vpci_ops {
+	/* queue q of function fn was enabled: 0, or -1 to refuse it */
+	int	(*queue_enable)(void *, unsigned int, unsigned int, uint64_t);
+	/* the guest wrote queue q's notify address (no ioeventfd took it) */
+	void	(*notify)(void *, unsigned int, unsigned int);
+	/* MSI-X state of fn changed: recompute vpci_queue_msi() */
+	void	(*irq_changed)(void *, unsigned int);
+	/* fn's BAR now decodes at `now` instead of `old` (0: not at all) */
+	void	(*bar_moved)(void *, unsigned int, uint32_t, uint32_t);
+};
+
+struct vpci_desc {
+	unsigned int	pd_type;	/* virtio device type: 1 net, 2 blk */
+	uint32_t	pd_class;	/* PCI class code (class, sub, prog-if) */
+	unsigned int	pd_nqueues;
+	uint16_t	pd_queue_max;
+	uint64_t	pd_features;
+	const void	*pd_devcfg;
+	unsigned int	pd_devcfg_len;
+	uint32_t	pd_bar;		/* where the BAR starts out */
+};
+
+struct vpci_queue {
+	uint16_t	pq_size;
+	uint16_t	pq_vector;
+	uint16_t	pq_enable;
+	uint64_t	pq_desc;
+	uint64_t	pq_avail;
+	uint64_t	pq_used;
+};
+
+struct vpci_msix {
+	uint32_t	mx_addr_lo;
+	uint32_t	mx_addr_hi;
+	uint32_t	mx_data;
+	uint32_t	mx_ctrl;
+};
+
+struct vpci_fn {
+	unsigned int	 pf_type;
+	uint32_t	 pf_class;
+	unsigned int	 pf_nqueues;
+	uint16_t	 pf_queue_max;
+	uint64_t	 pf_features;
+	uint8_t		 pf_devcfg[VPCI_DEVCFG_MAX];
+	unsigned int	 pf_devcfg_len;
+	/* PCI */
+	uint16_t	 pf_command;
+	uint32_t	 pf_bar;
+	uint8_t		 pf_int_line;
+	uint16_t	 pf_msix_ctrl;	/* enable and function mask */
+	struct vpci_msix pf_msix[VPCI_MSIX_MAX];
+	uint8_t		 pf_cfgwin_bar;	/* VIRTIO_PCI_CAP_PCI_CFG window */
+	uint32_t	 pf_cfgwin_off;
+	uint32_t	 pf_cfgwin_len;
+	uint8_t		 pf_cfgwin_data[4];
+	/* virtio */
+	uint32_t	 pf_dfsel;
+	uint32_t	 pf_gfsel;
+	uint64_t	 pf_gfeatures;	/* what the driver accepts */
+	uint8_t		 pf_status;
+	uint16_t	 pf_cfg_vector;
+	uint16_t	 pf_qsel;
+	struct vpci_queue pf_q[VPCI_MAX_QUEUES];
+};
+
+struct vpci {
+	uint32_t		 vp_addr;	/* 0xCF8 */
+	unsigned int		 vp_nfn;
+	struct vpci_fn		 vp_fn[VPCI_MAX_FN];
+	const struct vpci_ops	*vp_ops;
+	void			*vp_arg;
+};
+
+void	vpci_init(struct vpci *, const struct vpci_ops *, void *);
+int	vpci_add(struct vpci *, const struct vpci_desc *);
+uint32_t vpci_conf_read(struct vpci *, unsigned int, unsigned int);
+void	vpci_conf_write(struct vpci *, unsigned int, unsigned int, uint32_t);
+int	vpci_mmio(struct vpci *, uint64_t, uint8_t *, unsigned int, int);
+uint32_t vpci_bar(const struct vpci_fn *);
+int	vpci_queue_msi(const struct vpci_fn *, unsigned int, uint64_t *,
+	    uint32_t *);
+
 /* pvboot.c */
 struct pv_layout {
 	uint64_t	pl_mem;
@@ -292,6 +394,8 @@ void	dev_signal(struct dev_queue *);
 void	dev_requeue(struct dev *);
 int64_t	dev_hc_info(struct vm *, struct xeno_hc_device_info *);
 int64_t	dev_hc_queue_setup(struct vm *, const struct xeno_hc_queue_setup *);
+int64_t	dev_queue_setup(struct dev *, unsigned int, uint64_t, uint64_t,
+	    uint64_t, uint64_t, uint64_t);
 int	dev_doorbell(struct vm *, unsigned int);
 void	dev_ready_ack(struct vm *, unsigned int);
 
@@ -320,6 +424,14 @@ struct vcpu {
 	int			 vc_hc_nr;	/* hypercall number, -1 if none */
 	int			 vc_hc_err;	/* it failed */
 	uint64_t		 vc_blocked;	/* ns it spent blocked */
+};
+
+/* An HVM queue's interrupt: the MSI its GSI routes to, its irqfd. */
+struct hvm_msi {
+	int		hm_on;		/* routed: the vector is live */
+	uint64_t	hm_addr;
+	uint32_t	hm_data;
+	int		hm_irqfd;	/* the call eventfd is bound */
 };
 
 struct vm {
@@ -358,6 +470,9 @@ struct vm {
 	struct uart		 vm_uart;	/* HVM: COM1 */
 	pthread_mutex_t		 vm_uart_lock;
 	int			 vm_uart_irq;	/* IRQ 4 level we last set */
+	struct vpci		 vm_pci;	/* HVM: virtio-pci (hvmdev.c) */
+	pthread_mutex_t		 vm_pci_lock;
+	struct hvm_msi		 vm_msi[DEV_MAX_GLOBAL];
 };
 
 int	vmm_create(struct vm *, const struct hv_config *, uint64_t);
@@ -371,6 +486,12 @@ int	hvm_create_irqchip(struct vm *);
 int	vmm_load_hvm(struct vm *, const struct hv_config *, int *);
 int	hvm_vcpu_init(struct vcpu *);
 int	hvm_io(struct vcpu *, struct kvm_run *);
+
+/* hvmdev.c */
+int	hvmdev_create(struct vm *);
+void	hvmdev_conf_io(struct vm *, unsigned int, int, uint8_t *, unsigned int,
+	    unsigned int);
+int	hvmdev_mmio(struct vm *, uint64_t, uint8_t *, unsigned int, int);
 int	vmm_run(struct vm *);
 void	vmm_destroy(struct vm *);
 void	*vmm_gpa(const struct vm *, uint64_t, uint64_t);
