@@ -434,21 +434,18 @@ vpci_conf_read(struct vpci *p, unsigned int port, unsigned int size)
 {
 	uint8_t val[4] = { 0xff, 0xff, 0xff, 0xff };
 	uint32_t a = p->vp_addr;
-	unsigned int off;
 
 	if (size != 1 && size != 2 && size != 4)
 		return 0xffffffffU;
-	if (port == VPCI_CONF_ADDR)
-		return size == 4 ? a : 0xffffffffU;
-	if (port < VPCI_CONF_DATA || port + size > VPCI_CONF_DATA + 4)
-		return 0xffffffffU;
-	off = (a & 0xfc) + (port - VPCI_CONF_DATA);
+	if (port == VPCI_CONF_ADDR && size == 4)
+		return a;
 	/* enabled, bus 0, function 0, no extended register bits */
-	if ((a & CONF_ENABLE) && (a & 0x7fff0700U) == 0 &&
-	    conf_access(p, (a >> 11) & 0x1f, off, val, size, 0) == 0)
-		return get32(val) & (size == 4 ? 0xffffffffU :
-		    (1U << (size * 8)) - 1);
-	return size == 4 ? 0xffffffffU : (1U << (size * 8)) - 1;
+	if (port >= VPCI_CONF_DATA && port + size <= VPCI_CONF_DATA + 4 &&
+	    (a & CONF_ENABLE) && (a & 0x7fff0700U) == 0)
+		(void)conf_access(p, (a >> 11) & 0x1f, (a & 0xfc) +
+		    (port - VPCI_CONF_DATA), val, size, 0);
+	return get32(val) & (size == 4 ? 0xffffffffU :
+	    (1U << (size * 8)) - 1);
 }
 
 void
@@ -664,7 +661,7 @@ fn_bar_access(struct vpci *p, unsigned int i, uint32_t off, uint8_t *val,
 			common_write(p, i, off - BAR_COMMON, val, len);
 		else {
 			common_image(f, cc);
-			memcpy(val, cc + off - BAR_COMMON, len);
+			memcpy(val, cc + (off - BAR_COMMON), len);
 		}
 		return;
 	}
@@ -685,7 +682,7 @@ fn_bar_access(struct vpci *p, unsigned int i, uint32_t off, uint8_t *val,
 		return;
 	memset(val, 0, len);
 	if (off >= BAR_DEVICE && off + len <= BAR_DEVICE + f->pf_devcfg_len)
-		memcpy(val, f->pf_devcfg + off - BAR_DEVICE, len);
+		memcpy(val, f->pf_devcfg + (off - BAR_DEVICE), len);
 	/* ISR, PBA and holes read as zeros */
 }
 

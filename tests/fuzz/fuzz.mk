@@ -77,6 +77,7 @@ $(FUZZ_DIR)/fuzz_stats: xen/stats.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
 $(FUZZ_DIR)/fuzz_hvmboot: xen/hvmboot.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_uart: xen/uart.c
+$(FUZZ_DIR)/fuzz_vpci: xen/vpci.c
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
 $(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
