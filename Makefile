@@ -44,7 +44,7 @@ HV_SRCS	:= xen/opts.c xen/elf.c xen/pgtable.c xen/pvboot.c xen/stats.c \
 	   xen/virtio/blk.c xen/virtio/net.c xen/virtio/ratelimit.c \
 	   xen/dev.c xen/vif.c xen/vbd.c xen/virtio/fw.c xen/flowlog.c \
 	   xen/ctl.c xen/hvmboot.c xen/uart.c xen/hvm.c xen/vpci.c \
-	   xen/hvmdev.c $(VFR_RT_SRCS)
+	   xen/hvmdev.c xen/console.c $(VFR_RT_SRCS)
 HV_OBJS	:= $(HV_SRCS:%.c=$(BUILD)/obj/%.o)
 HV_BIN_OBJS := $(HV_SRCS:%.c=$(BUILD)/hvobj/%.o) $(BUILD)/hvobj/xen/main.o
 HV_LIB	:= $(BUILD)/libxenohv.a

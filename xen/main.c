@@ -2,7 +2,7 @@
  * xeno-hv: run one domain, or print a domain's counters.
  *
  *	xeno-hv run --image IMG [--mem SIZE] [--vcpus N] [--args STR]
- *	    [--console stdio|none|file:PATH] [--stats PATH] [--name NAME]
+ *	    [--console stdio|none|file:PATH|unix:PATH] [--stats PATH] [--name NAME]
  *	    [--vif SPEC]... [--vbd SPEC]... [--rules FILE.vfro]
  *	    [--flowlog PATH[,records=N][,interval=S]] [--control SOCKET]
  *	xeno-hv stat FILE [--json]
@@ -42,7 +42,7 @@ usage(FILE *f)
 	    " a bare number is MiB)\n"
 	    "  --vcpus N         virtual CPUs, 1 to %d (default 1)\n"
 	    "  --args STRING     guest command line (key=value words)\n"
-	    "  --console WHERE   stdio (default), none, or file:PATH\n"
+	    "  --console WHERE   stdio (default), none, file:PATH or unix:PATH\n"
 	    "  --stats PATH      counters file to create (see xeno-hv stat)\n"
 	    "  --name NAME       domain name (default: image file name)\n"
 	    "  --vif SPEC        a network interface on a host tap device:\n"
@@ -201,6 +201,15 @@ cmd_run(int argc, char **argv, uint64_t start_ns)
 			goto out;
 		}
 		break;
+	case HV_CONSOLE_UNIX:
+		vm.vm_con = console_open(cfg.hc_console_path, err,
+		    sizeof(err));
+		if (vm.vm_con == NULL) {
+			log_warnx("%s", err);
+			code = HV_EXIT_CANTCREAT;
+			goto out;
+		}
+		break;
 	case HV_CONSOLE_NONE:
 		break;
 	}
@@ -231,6 +240,8 @@ out:
 		fw_domain_destroy(&vm.vm_fw);
 	flowlog_destroy(vm.vm_flowlog);
 	vm.vm_flowlog = NULL;
+	console_close(vm.vm_con);
+	vm.vm_con = NULL;
 	vmm_destroy(&vm);
 	return code;
 }

@@ -178,9 +178,12 @@ opts_set(struct hv_config *cfg, enum opt_id id, const char *name,
 		else if (strncmp(val, "file:", 5) == 0 && val[5] != '\0') {
 			cfg->hc_console = HV_CONSOLE_FILE;
 			cfg->hc_console_path = val + 5;
+		} else if (strncmp(val, "unix:", 5) == 0 && val[5] != '\0') {
+			cfg->hc_console = HV_CONSOLE_UNIX;
+			cfg->hc_console_path = val + 5;
 		} else
 			return OPTS_ERR("--console '%s' is not "
-			    "one of stdio, none, file:PATH", val);
+			    "one of stdio, none, file:PATH, unix:PATH", val);
 		break;
 	case OPT_STATS:
 		if (*val == '\0')

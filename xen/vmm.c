@@ -602,6 +602,9 @@ vmm_console(struct vm *vm, const void *buf, size_t len)
 	size_t off = 0;
 	ssize_t n;
 
+	if (vm->vm_con != NULL)
+		console_put(vm->vm_con, buf, len);
+
 	while (vm->vm_console_fd != -1 && off < len) {
 		n = write(vm->vm_console_fd, p + off, len - off);
 		if (n == -1 && errno == EINTR)

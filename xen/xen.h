@@ -21,6 +21,7 @@
  *	vpci.c		HVM: PCI host bridge and virtio-pci functions (pure)
  *	hvm.c		HVM: irqchip, loading, vCPU state, port I/O
  *	hvmdev.c	HVM: virtio-pci on the devices of dev.c (KVM glue)
+ *	console.c	the console on a Unix socket
  */
 #ifndef XEN_H
 #define XEN_H
@@ -59,6 +60,7 @@ enum hv_console {
 	HV_CONSOLE_STDIO,
 	HV_CONSOLE_FILE,
 	HV_CONSOLE_NONE,
+	HV_CONSOLE_UNIX,	/* a listening socket: console.c */
 };
 
 struct hv_config {
@@ -453,6 +455,7 @@ struct vm {
 	int64_t			 vm_tsc_offset;	/* guest TSC - host TSC */
 	struct stats_page	 vm_stats;
 	int			 vm_console_fd;	/* -1: console discarded */
+	struct console		*vm_con;	/* --console unix:PATH */
 	int			 vm_stop_fd;	/* eventfd, readable once ending */
 	pthread_mutex_t		 vm_lock;
 	pthread_cond_t		 vm_cond;
@@ -527,6 +530,12 @@ struct ctl *ctl_start(struct vm *, const char *, char *, size_t);
 void	ctl_stop(struct ctl *);
 int	ctl_request(const char *, uint32_t, const void *, size_t, int,
 	    uint64_t *, char *, size_t);
+
+/* console.c */
+struct console;
+struct console *console_open(const char *, char *, size_t);
+void	console_put(struct console *, const void *, size_t);
+void	console_close(struct console *);
 
 /* hcall.c */
 void	hcall_dispatch(struct vcpu *, unsigned int, uint32_t);

@@ -158,8 +158,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strlen(cfg.hc_args) < XENO_PV_CMDLINE_MAX);
 		CHECK(cfg.hc_console == HV_CONSOLE_STDIO ||
 		    cfg.hc_console == HV_CONSOLE_FILE ||
+		    cfg.hc_console == HV_CONSOLE_UNIX ||
 		    cfg.hc_console == HV_CONSOLE_NONE);
-		if (cfg.hc_console == HV_CONSOLE_FILE)
+		if (cfg.hc_console == HV_CONSOLE_FILE ||
+		    cfg.hc_console == HV_CONSOLE_UNIX)
 			CHECK(cfg.hc_console_path != NULL &&
 			    cfg.hc_console_path[0] != '\0' &&
 			    fuzz_is_arg(cfg.hc_console_path, argv, argc));

@@ -9,12 +9,17 @@
  *	nettool tap-read TAP SECONDS		native baseline: read a tap
  *	nettool inject IFACE SIZE SECONDS [DSTMAC]	frames into an
  *						interface (AF_PACKET)
+ *	nettool unix-read PATH SECONDS		connect to a stream socket
+ *						(retrying until it exists),
+ *						copy it to stdout until EOF
+ *						or SECONDS
  *
  * Rates are printed as "key=value" words.  Exit 0 on success, 1 on a
  * failed check, 2 on bad usage or a system error.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <linux/if.h>
@@ -298,6 +303,52 @@ cmd_inject(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_unix_read(int argc, char **argv)
+{
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	char buf[4096];
+	double end;
+	ssize_t n;
+	int s = -1;
+
+	if (argc < 2 || strlen(argv[0]) >= sizeof(sun.sun_path))
+		return 2;
+	end = now_s() + atof(argv[1]);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, argv[0], strlen(argv[0]) + 1);
+	while (s == -1) {
+		s = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (s == -1)
+			die("socket");
+		if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			break;
+		close(s);
+		s = -1;
+		if (now_s() > end) {
+			fprintf(stderr, "nettool: cannot connect to %s\n",
+			    argv[0]);
+			return 1;
+		}
+		usleep(10000);
+	}
+	pfd.fd = s;
+	pfd.events = POLLIN;
+	while (now_s() < end) {
+		if (poll(&pfd, 1, 100) < 1)
+			continue;
+		n = read(s, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		if (write(STDOUT_FILENO, buf, (size_t)n) != n)
+			die("stdout");
+	}
+	close(s);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,12 +368,15 @@ main(int argc, char **argv)
 		rc = cmd_tap_read(argc - 2, argv + 2);
 	else if (strcmp(argv[1], "inject") == 0)
 		rc = cmd_inject(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "unix-read") == 0)
+		rc = cmd_unix_read(argc - 2, argv + 2);
 	if (rc != 2)
 		return rc;
 usage:
 	fprintf(stderr, "usage: nettool udp-echo IP PORT COUNT [SIZE] | "
 	    "udp-call IP PORT MSG | udp-send IP PORT MSG |\n"
 	    "       tap-write TAP SIZE SECONDS | tap-read TAP SECONDS | "
-	    "inject IFACE SIZE SECONDS [DSTMAC]\n");
+	    "inject IFACE SIZE SECONDS [DSTMAC] |\n"
+	    "       unix-read PATH SECONDS\n");
 	return 2;
 }

@@ -66,6 +66,20 @@ main(void)
 
 	CHECK(opts_parse_run(1, a2, &cfg, err, sizeof(err)) == 0);
 	CHECK_EQ(cfg.hc_mem, 16ULL << 20);	/* defaults */
+	CHECK(cfg.hc_console == HV_CONSOLE_STDIO);
+	{
+		const char *u1[] = { "--image", "g.elf", "--console",
+		    "unix:/run/c.sock" };
+		const char *u2[] = { "--image", "g.elf", "--console",
+		    "unix:" };
+
+		CHECK(opts_parse_run(4, u1, &cfg, err, sizeof(err)) == 0);
+		CHECK(cfg.hc_console == HV_CONSOLE_UNIX);
+		CHECK(strcmp(cfg.hc_console_path, "/run/c.sock") == 0);
+		CHECK(opts_parse_run(4, u2, &cfg, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "unix:PATH") != NULL);
+	}
+	CHECK(opts_parse_run(1, a2, &cfg, err, sizeof(err)) == 0);
 	CHECK_EQ(cfg.hc_vcpus, 1);
 	CHECK(cfg.hc_console == HV_CONSOLE_STDIO);
 	CHECK(cfg.hc_stats == NULL);
