@@ -34,6 +34,7 @@
 #define HVM_I8042_DATA		0x60
 #define HVM_I8042_CMD		0x64
 #define HVM_I8042_RESET		0xfe
+#define HVM_I8042_STATUS	0x01	/* OBF: output full; IBF clear */
 #define HVM_CMOS_INDEX		0x70
 #define HVM_CMOS_DATA		0x71
 #define HVM_POST		0x80
@@ -328,13 +329,19 @@ hvm_io(struct vcpu *vc, struct kvm_run *run)
 	/*
 	 * Ports a PC kernel pokes at boot that have nothing behind them
 	 * here: the POST delay port, CMOS and the i8042.  Reads give 0 (no
-	 * RTC update in progress, no keyboard data).
+	 * RTC update in progress, no keyboard data), except the i8042
+	 * status: "output full, input empty".  Linux's i8042 driver then
+	 * gives up after one flush of 16 reads ("No controller found")
+	 * instead of polling thousands of times for a reply to its probe,
+	 * and the keyboard-controller reset (reboot=k) finds the input
+	 * buffer empty and writes 0xfe at once.
 	 */
 	if (port == HVM_POST || port == HVM_CMOS_INDEX ||
 	    port == HVM_CMOS_DATA || port == HVM_I8042_DATA ||
 	    port == HVM_I8042_CMD) {
 		if (!out)
-			memset(data, 0, (size_t)run->io.size * n);
+			memset(data, port == HVM_I8042_CMD ?
+			    HVM_I8042_STATUS : 0, (size_t)run->io.size * n);
 		return 0;
 	}
 	return -1;

@@ -134,9 +134,14 @@ vmm_open_kvm(struct vm *vm)
 /*
  * Reserve guest memory between two PROT_NONE guards.  Pages are touched
  * only when used, so a 16 MiB domain costs what it writes.
+ *
+ * A Linux guest (huge) is different: it touches most of its memory while
+ * it boots, and every 4 KiB page KVM maps on a nested-paging fault is an
+ * exit.  Its memory starts on a 2 MiB boundary and asks for transparent
+ * huge pages, so KVM maps it 2 MiB at a time.
  */
 static int
-vmm_alloc_mem(struct vm *vm, uint64_t size)
+vmm_alloc_mem(struct vm *vm, uint64_t size, int huge)
 {
 	uint64_t host = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE);
@@ -148,7 +153,8 @@ vmm_alloc_mem(struct vm *vm, uint64_t size)
 		    (unsigned long long)(host >> 20));
 		return vmm_fail(vm, HV_EXIT_USAGE);
 	}
-	vm->vm_map_size = size + 2 * VMM_GUARD;
+	/* one guard more: room to align the start to 2 MiB */
+	vm->vm_map_size = size + 3 * VMM_GUARD;
 	p = mmap(NULL, vm->vm_map_size, PROT_NONE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
@@ -157,7 +163,8 @@ vmm_alloc_mem(struct vm *vm, uint64_t size)
 		return vmm_fail(vm, HV_EXIT_OSERR);
 	}
 	vm->vm_map = p;
-	vm->vm_mem = vm->vm_map + VMM_GUARD;
+	vm->vm_mem = (uint8_t *)(((uintptr_t)vm->vm_map + 2 * VMM_GUARD - 1) &
+	    ~(uintptr_t)(VMM_GUARD - 1));
 	if (mprotect(vm->vm_mem, size, PROT_READ | PROT_WRITE) == -1) {
 		log_warn("cannot map %llu MiB of guest memory",
 		    (unsigned long long)(size >> 20));
@@ -167,7 +174,9 @@ vmm_alloc_mem(struct vm *vm, uint64_t size)
 	/* Guest memory never belongs in a core dump of xeno-hv. */
 	madvise(vm->vm_mem, size, MADV_DONTDUMP);
 	/* Small domains: a huge page would cost 2 MiB for one touched byte. */
-	if (size < (1ULL << 30))
+	if (huge)
+		madvise(vm->vm_mem, size, MADV_HUGEPAGE);
+	else if (size < (1ULL << 30))
 		madvise(vm->vm_mem, size, MADV_NOHUGEPAGE);
 	return 0;
 }
@@ -224,7 +233,8 @@ vmm_create(struct vm *vm, const struct hv_config *cfg, uint64_t start_ns)
 		return vmm_fail(vm, HV_EXIT_CANTCREAT);
 	}
 
-	if (vmm_open_kvm(vm) == -1 || vmm_alloc_mem(vm, cfg->hc_mem) == -1)
+	if (vmm_open_kvm(vm) == -1 || vmm_alloc_mem(vm, cfg->hc_mem,
+	    cfg->hc_kernel != NULL) == -1)
 		return -1;
 	do
 		vm->vm_fd = ioctl(vm->vm_kvm, KVM_CREATE_VM, 0);
