@@ -29,6 +29,7 @@ busybox-static
 cpio
 kmod
 gzip
+xz-utils
 "
 
 missing=""

@@ -19,10 +19,13 @@
  * Check the image in buf[0..len) and describe its loadable segments in
  * `img`.  Every segment must lie in [lo, hi) of guest memory, segments must
  * not overlap, and the entry point must be in an executable segment.
+ * PV images are identity mapped (virtual address = physical); a Linux
+ * vmlinux (elf_parse_kernel) is loaded by physical address and runs
+ * wherever its page tables say.
  */
-int
-elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
-    struct elf_image *img, char *err, size_t errsz)
+static int
+elf_parse_at(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
+    int identity, struct elf_image *img, char *err, size_t errsz)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
@@ -105,7 +108,7 @@ elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 			    "(ends at 0x%llx; give more --mem)", i,
 			    (unsigned long long)ph.p_paddr,
 			    (unsigned long long)end, (unsigned long long)hi);
-		if (ph.p_vaddr != ph.p_paddr)
+		if (identity && ph.p_vaddr != ph.p_paddr)
 			return ELF_ERR("segment %d virtual "
 			    "address 0x%llx differs from its physical address "
 			    "0x%llx (PV guests are identity mapped)", i,
@@ -145,6 +148,20 @@ elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 		return ELF_ERR("entry point 0x%llx is not inside "
 		    "an executable segment", (unsigned long long)eh.e_entry);
 	return 0;
+}
+
+int
+elf_parse(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
+    struct elf_image *img, char *err, size_t errsz)
+{
+	return elf_parse_at(buf, len, lo, hi, 1, img, err, errsz);
+}
+
+int
+elf_parse_kernel(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
+    struct elf_image *img, char *err, size_t errsz)
+{
+	return elf_parse_at(buf, len, lo, hi, 0, img, err, errsz);
 }
 
 /*

@@ -118,7 +118,10 @@ vmm_load_hvm(struct vm *vm, const struct hv_config *cfg, int *code)
 	if ((kernel = hvm_map("kernel", cfg->hc_kernel, &klen, code)) == NULL)
 		return -1;
 	*code = HV_EXIT_DATAERR;
-	if (bzimage_parse(kernel, klen, &bz, err, sizeof(err)) == -1) {
+	/* a bzImage, or the vmlinux ELF inside one (docs/HVM.md) */
+	if ((klen >= 4 && memcmp(kernel, "\177ELF", 4) == 0 ?
+	    vmlinux_parse(kernel, klen, &bz, err, sizeof(err)) :
+	    bzimage_parse(kernel, klen, &bz, err, sizeof(err))) == -1) {
 		log_warnx("kernel '%s': %s", cfg->hc_kernel, err);
 		goto out;
 	}

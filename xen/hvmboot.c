@@ -145,6 +145,33 @@ bzimage_parse(const uint8_t *buf, size_t len, struct bz_image *bz, char *err,
 	return 0;
 }
 
+/*
+ * An uncompressed kernel: the vmlinux ELF a bzImage carries compressed
+ * (make linux-guest extracts it), booted at its 64-bit entry startup_64
+ * the way Firecracker boots one.  Its segments load at their physical
+ * addresses (16 MiB up for x86-64); there is no setup header, so the zero
+ * page gets the few fields a boot loader would have copied.  Skipping the
+ * decompressor skips its work and its KASLR: the kernel runs where it was
+ * linked.
+ */
+int
+vmlinux_parse(const uint8_t *buf, size_t len, struct bz_image *bz, char *err,
+    size_t errsz)
+{
+	char e[200];
+
+	memset(bz, 0, sizeof(*bz));
+	if (elf_parse_kernel(buf, len, HVM_KERNEL, HVM_MEM_MAX, &bz->bz_img,
+	    e, sizeof(e)) == -1)
+		return BZ_ERR("a vmlinux that cannot be loaded: %s", e);
+	bz->bz_elf = 1;
+	bz->bz_version = VMLINUX_VERSION;
+	bz->bz_init_size = bz->bz_img.ei_hi - HVM_KERNEL;
+	bz->bz_initrd_max = 0;
+	bz->bz_cmdline_max = VMLINUX_CMDLINE_MAX;
+	return 0;
+}
+
 /* One e820 entry; returns the next index. */
 static unsigned int
 e820_add(uint8_t *zp, unsigned int i, uint64_t addr, uint64_t size,
@@ -263,8 +290,11 @@ hvmboot_build(uint8_t *mem, uint64_t mem_size, unsigned int nvcpus,
 	if (nvcpus == 0 || nvcpus > HVM_MAX_VCPUS)
 		return BZ_ERR("HVM guests have 1 to %d vCPUs", HVM_MAX_VCPUS);
 
-	memcpy(mem + HVM_KERNEL, kernel + bz->bz_kernel_off,
-	    bz->bz_kernel_len);
+	if (bz->bz_elf)
+		elf_copy(&bz->bz_img, kernel, mem);
+	else
+		memcpy(mem + HVM_KERNEL, kernel + bz->bz_kernel_off,
+		    bz->bz_kernel_len);
 	if (initrd_len > 0) {
 		/* High, page aligned, under what the kernel can address. */
 		top = mem_size;
@@ -281,9 +311,19 @@ hvmboot_build(uint8_t *mem, uint64_t mem_size, unsigned int nvcpus,
 		memcpy(mem + rd, initrd, initrd_len);
 	}
 
-	/* Zero page: the file's setup header exactly, then our fields. */
+	/*
+	 * Zero page: the file's setup header exactly (a vmlinux has none:
+	 * the magic and version a loader would find), then our fields.
+	 */
 	memset(zp, 0, BP_SIZE);
-	memcpy(zp + BP_HDR, kernel + BP_HDR, bz->bz_hdr_len);
+	if (bz->bz_elf) {
+		wr16(zp + BP_BOOT_FLAG, BZ_BOOT_FLAG);
+		wr32(zp + BP_HEADER, BZ_HDRS);
+		wr16(zp + BP_VERSION, (uint16_t)bz->bz_version);
+		zp[BP_LOADFLAGS] = BZ_LOADED_HIGH;
+		wr32(zp + BP_CMDLINE_SIZE, bz->bz_cmdline_max - 1);
+	} else
+		memcpy(zp + BP_HDR, kernel + BP_HDR, bz->bz_hdr_len);
 	zp[BP_TYPE_OF_LOADER] = BZ_LOADER_UNDEFINED;
 	zp[BP_LOADFLAGS] |= BZ_CAN_USE_HEAP;
 	wr16(zp + BP_HEAP_END_PTR, 0xfe00);
@@ -318,7 +358,8 @@ hvmboot_build(uint8_t *mem, uint64_t mem_size, unsigned int nvcpus,
 		pd[i] = (i << 21) | 0x83;	/* present, writable, 2 MiB */
 
 	out->hl_mp_size = mp_build(mem, HVM_BIOS, nvcpus);
-	out->hl_entry = HVM_KERNEL + BZ_ENTRY64_OFF;
+	out->hl_entry = bz->bz_elf ? bz->bz_img.ei_entry : HVM_KERNEL +
+	    BZ_ENTRY64_OFF;
 	out->hl_initrd = rd;
 	return 0;
 }

@@ -113,6 +113,8 @@ struct elf_image {
 
 int	elf_parse(const uint8_t *, size_t, uint64_t, uint64_t,
 	    struct elf_image *, char *, size_t);
+int	elf_parse_kernel(const uint8_t *, size_t, uint64_t, uint64_t,
+	    struct elf_image *, char *, size_t);
 void	elf_copy(const struct elf_image *, const uint8_t *, uint8_t *);
 
 /* pgtable.c */
@@ -168,7 +170,11 @@ struct bz_image {
 	uint64_t	bz_init_size;	/* memory it needs from its load address */
 	uint32_t	bz_initrd_max;	/* highest initrd byte, 0: no limit */
 	uint32_t	bz_cmdline_max;	/* including the NUL */
+	int		bz_elf;		/* a vmlinux: bz_img, no header */
+	struct elf_image bz_img;
 };
+#define VMLINUX_VERSION		0x020f	/* the header we write for one */
+#define VMLINUX_CMDLINE_MAX	2048	/* x86's COMMAND_LINE_SIZE */
 
 struct hvm_layout {
 	uint64_t	hl_entry;	/* 64-bit entry */
@@ -176,6 +182,8 @@ struct hvm_layout {
 	size_t		hl_mp_size;
 };
 
+int	vmlinux_parse(const uint8_t *, size_t, struct bz_image *, char *,
+	    size_t);
 int	bzimage_parse(const uint8_t *, size_t, struct bz_image *, char *,
 	    size_t);
 int	hvmboot_build(uint8_t *, uint64_t, unsigned int, const uint8_t *,

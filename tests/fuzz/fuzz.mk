@@ -75,7 +75,7 @@ $(FUZZ_DIR)/fuzz_elf: xen/elf.c xen/pvboot.c xen/pgtable.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_opts: xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_stats: xen/stats.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
-$(FUZZ_DIR)/fuzz_hvmboot: xen/hvmboot.c xen/lib/log.c
+$(FUZZ_DIR)/fuzz_hvmboot: xen/hvmboot.c xen/elf.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_uart: xen/uart.c
 $(FUZZ_DIR)/fuzz_vpci: xen/vpci.c
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h

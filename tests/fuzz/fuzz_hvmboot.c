@@ -1,15 +1,18 @@
 /*
  * libFuzzer driver: a Linux kernel file, as xeno-hv loads it for an HVM
- * guest (vmm_load_hvm): bzimage_parse, then hvmboot_build into 64 MiB of
- * guest memory with the input's tail as the initrd.
+ * guest (vmm_load_hvm): bzimage_parse (or vmlinux_parse for an ELF file),
+ * then hvmboot_build into 64 MiB of guest memory with the input's tail as
+ * the initrd.
  *
  * The input's last byte picks the vCPUs (1..4) and how much of the input
  * also serves as initrd (0..255 KiB steps of 1 KiB).
  *
  * Invariants beyond "no sanitizer report": an accepted kernel lies inside
- * the file and after its setup; a build either fails with a message or
- * leaves the entry at 1 MiB + 0x200, the command line where the zero page
- * says, and the initrd page aligned, inside memory and above the kernel.
+ * the file and after its setup (a vmlinux: its segments at 1 MiB and up,
+ * inside the file); a build either fails with a message or leaves the
+ * entry at 1 MiB + 0x200 (a vmlinux: its ELF entry), the command line
+ * where the zero page says, and the initrd page aligned, inside memory
+ * and above the kernel.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t ilen;
 	uint8_t *buf;
 	uint32_t ptr;
+	int k;
 
 	if (fuzz_mem == NULL && (fuzz_mem = calloc(1, FUZZ_MEM)) == NULL)
 		abort();
@@ -44,14 +48,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 
 	err[0] = '\0';
-	if (bzimage_parse(buf, size, &bz, err, sizeof(err)) == -1) {
-		CHECK(err[0] != '\0');
-		goto out;
+	if (size >= 4 && memcmp(buf, "\177ELF", 4) == 0) {
+		if (vmlinux_parse(buf, size, &bz, err, sizeof(err)) == -1) {
+			CHECK(err[0] != '\0');
+			goto out;
+		}
+		CHECK(bz.bz_elf && bz.bz_img.ei_nseg > 0);
+		for (k = 0; k < bz.bz_img.ei_nseg; k++) {
+			const struct elf_seg *s = &bz.bz_img.ei_seg[k];
+
+			CHECK(s->es_vaddr >= HVM_KERNEL);
+			CHECK(s->es_offset + s->es_filesz <= size);
+			CHECK(s->es_vaddr + s->es_memsz <= bz.bz_img.ei_hi);
+		}
+	} else {
+		if (bzimage_parse(buf, size, &bz, err, sizeof(err)) == -1) {
+			CHECK(err[0] != '\0');
+			goto out;
+		}
+		CHECK(bz.bz_kernel_off >= 512 && bz.bz_kernel_len > 0);
+		CHECK(bz.bz_kernel_off + bz.bz_kernel_len <= size);
+		CHECK(0x1f1 + bz.bz_hdr_len <= size &&
+		    bz.bz_hdr_len <= 0x2d0 - 0x1f1);
+		CHECK(bz.bz_init_size >= bz.bz_kernel_len);
 	}
-	CHECK(bz.bz_kernel_off >= 512 && bz.bz_kernel_len > 0);
-	CHECK(bz.bz_kernel_off + bz.bz_kernel_len <= size);
-	CHECK(0x1f1 + bz.bz_hdr_len <= size && bz.bz_hdr_len <= 0x2d0 - 0x1f1);
-	CHECK(bz.bz_init_size >= bz.bz_kernel_len);
 	err[0] = '\0';
 	if (hvmboot_build(fuzz_mem, FUZZ_MEM, vcpus, buf, &bz,
 	    buf + size - ilen, ilen, "console=ttyS0", &hl, err,
@@ -59,7 +79,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err[0] != '\0');
 		goto out;
 	}
-	CHECK(hl.hl_entry == HVM_KERNEL + 0x200);
+	CHECK(hl.hl_entry == (bz.bz_elf ? bz.bz_img.ei_entry :
+	    HVM_KERNEL + 0x200));
 	memcpy(&ptr, fuzz_mem + HVM_ZERO_PAGE + 0x228, 4);
 	CHECK(ptr == HVM_CMDLINE);
 	CHECK(strcmp((char *)fuzz_mem + HVM_CMDLINE, "console=ttyS0") == 0);

@@ -2,7 +2,8 @@
 # Linux on xeno-hv (issue 5), a SCRIPT for run-host.sh: inside the test
 # host, boot Debian's kernel with our initramfs on 1 and on 2 vCPUs, run a
 # command given on the kernel command line, and check what the guest
-# printed, its exit status and its counters; a truncated kernel is refused.
+# printed, its exit status and its counters; boot the vmlinux inside the
+# same bzImage directly; a truncated kernel is refused.
 set -u
 fails=0
 fail() { echo "linux_boot: FAIL: $*"; fails=$((fails + 1)); }
@@ -30,6 +31,27 @@ for n in 1 2; do
 	[ $fails = 0 ] && ok "$n vCPU(s): booted to the initramfs, nproc=$n," \
 	    "exit status 7"
 done
+
+# The uncompressed vmlinux from inside the same bzImage, booted directly.
+out=/tmp/conv
+xeno-hv run --kernel /guest/vmlinux --initrd /guest/initrd.img \
+    --mem 256M --vcpus 2 --stats /tmp/stv --console file:$out \
+    --cmdline "console=ttyS0 reboot=k panic=-1 quiet xrun=\"exit 7\""
+rc=$?
+cat $out
+xeno-hv stat /tmp/stv | grep -E "booted|ended"
+if [ $rc = 7 ] && grep -q "xeno-linux: init up nproc=2" $out; then
+	ok "the vmlinux inside the bzImage boots directly: nproc=2, exit 7"
+else
+	fail "vmlinux: exit status $rc"
+fi
+head -c 20000000 /guest/vmlinux >/tmp/truncv
+xeno-hv run --kernel /tmp/truncv 2>/tmp/errv
+rc=$?
+cat /tmp/errv
+[ $rc = 65 ] && grep -q "truncated image" /tmp/errv ||
+    fail "truncated vmlinux: exit $rc"
+[ $fails = 0 ] && ok "a truncated vmlinux is refused with a clear error"
 
 head -c 4000000 /guest/vmlinuz >/tmp/trunc
 xeno-hv run --kernel /tmp/trunc --initrd /guest/initrd.img 2>/tmp/err

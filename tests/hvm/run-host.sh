@@ -14,8 +14,9 @@
 # "HVMHOST-EXIT n" line, or 1 if the host timed out (default 300 s) or
 # never printed that line.
 #
-#   BUILD      build directory (default: build)
-#   HVM_LOG    console log (default: $BUILD/hvm-logs/<script name>.log)
+#   BUILD         build directory (default: build)
+#   HVM_LOG       console log (default: $BUILD/hvm-logs/<script name>.log)
+#   HVMHOST_QEMU  1: QEMU in the test host too (passed to build-host.sh)
 set -eu
 
 [ $# -ge 1 ] && [ $# -le 2 ] || {

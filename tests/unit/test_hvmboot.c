@@ -6,6 +6,7 @@
  * tables, flat GDT, an MP table with valid checksums naming each vCPU);
  * the UART passes Linux's 8250 probes and interrupts after each byte.
  */
+#include <elf.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,11 +271,118 @@ test_uart(void)
 	CHECK(!uart_irq(&u));
 }
 
+/*
+ * A vmlinux in miniature: text at 16 MiB linked at the kernel map, data
+ * with bss after it; entry at the physical address of the text.
+ */
+#define VML_TEXT	0x1000000ULL
+#define VML_DATA	0x1200000ULL
+#define VML_FILE	0x3000
+
+static size_t
+mkvmlinux(uint8_t *buf, uint64_t text_paddr)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)(void *)buf;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(void *)(buf + sizeof(*eh));
+
+	memset(buf, 0, VML_FILE);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = text_paddr;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
+	ph[0].p_type = PT_LOAD;
+	ph[0].p_flags = PF_R | PF_X;
+	ph[0].p_offset = 0x1000;
+	ph[0].p_vaddr = 0xffffffff81000000ULL;
+	ph[0].p_paddr = text_paddr;
+	ph[0].p_filesz = ph[0].p_memsz = 0x1000;
+	ph[1].p_type = PT_LOAD;
+	ph[1].p_flags = PF_R | PF_W;
+	ph[1].p_offset = 0x2000;
+	ph[1].p_vaddr = 0xffffffff81200000ULL;
+	ph[1].p_paddr = VML_DATA;
+	ph[1].p_filesz = 0x1000;
+	ph[1].p_memsz = 0x100000;		/* bss */
+	memset(buf + 0x1000, 0xcc, 0x1000);
+	memset(buf + 0x2000, 0xdd, 0x1000);
+	return VML_FILE;
+}
+
+static void
+test_vmlinux(void)
+{
+	static uint8_t k[VML_FILE];
+	uint8_t *mem = calloc(1, MEM), *zp, initrd[5000];
+	struct bz_image bz;
+	struct hvm_layout hl;
+	char err[256], big[2100];
+	size_t n = mkvmlinux(k, VML_TEXT);
+
+	CHECK(mem != NULL);
+	if (mem == NULL)
+		return;
+	CHECK(vmlinux_parse(k, n, &bz, err, sizeof(err)) == 0);
+	CHECK(bz.bz_elf && bz.bz_img.ei_nseg == 2);
+	CHECK_EQ(bz.bz_img.ei_hi, VML_DATA + 0x100000);
+	memset(initrd, 0x5a, sizeof(initrd));
+	CHECK(hvmboot_build(mem, MEM, 2, k, &bz, initrd, sizeof(initrd),
+	    "console=ttyS0", &hl, err, sizeof(err)) == 0);
+	/* the ELF entry, segments at their physical addresses */
+	CHECK_EQ(hl.hl_entry, VML_TEXT);
+	CHECK(mem[VML_TEXT] == 0xcc && mem[VML_TEXT + 0xfff] == 0xcc);
+	CHECK(mem[VML_DATA] == 0xdd && mem[VML_DATA + 0x1000] == 0);
+	CHECK(mem[HVM_KERNEL] == 0);	/* nothing at 1 MiB */
+	/* the header a loader would have found */
+	zp = mem + HVM_ZERO_PAGE;
+	CHECK_EQ(rd32(zp + 0x1fe) & 0xffff, 0xaa55);
+	CHECK_EQ(rd32(zp + 0x202), 0x53726448);
+	CHECK_EQ(rd32(zp + 0x206) & 0xffff, VMLINUX_VERSION);
+	CHECK_EQ(zp[0x210], 0xff);
+	CHECK_EQ(zp[0x211] & 0x81, 0x81);
+	CHECK_EQ(rd32(zp + 0x228), HVM_CMDLINE);
+	/* the initrd above the bss */
+	CHECK(hl.hl_initrd >= VML_DATA + 0x100000);
+	CHECK(mem[hl.hl_initrd] == 0x5a);
+	CHECK_EQ(rd32(zp + 0x218), hl.hl_initrd);
+	CHECK(zp[0x1e8] == 4);
+	/* x86's command line limit */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(hvmboot_build(mem, MEM, 1, k, &bz, NULL, 0, big, &hl, err,
+	    sizeof(err)) == -1);
+	CHECK(strstr(err, "at most 2047") != NULL);
+	/* not below 1 MiB: our zero page and tables live there */
+	mkvmlinux(k, 0x80000);
+	CHECK(vmlinux_parse(k, n, &bz, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "below the lowest load address") != NULL);
+	/* truncated */
+	mkvmlinux(k, VML_TEXT);
+	CHECK(vmlinux_parse(k, 0x2800, &bz, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "a vmlinux that cannot be loaded") != NULL &&
+	    strstr(err, "truncated") != NULL);
+	/* a kernel that does not fit the memory given */
+	CHECK(vmlinux_parse(k, n, &bz, err, sizeof(err)) == 0);
+	bz.bz_img.ei_hi = MEM + 1;
+	bz.bz_init_size = bz.bz_img.ei_hi - HVM_KERNEL;
+	CHECK(hvmboot_build(mem, MEM, 1, k, &bz, NULL, 0, "x", &hl, err,
+	    sizeof(err)) == -1);
+	free(mem);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_build();
+	test_vmlinux();
 	test_uart();
 	return t_done("test_hvmboot");
 }
