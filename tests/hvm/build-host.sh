@@ -41,8 +41,9 @@ KVER=$(cat "$LINUX/kver")
 # host_qemu STAGE: qemu-system-x86_64, the libraries ldd resolves for it
 # (the dynamic loader too) at the same paths, and the firmware files
 # `strace -e openat` showed QEMU opening for `-M microvm` (qboot) and
-# `-M pc` (SeaBIOS, and kvmvapic.bin) booting with -kernel
-# (linuxboot_dma.bin).  About 50 MB unpacked, 20 MB in the image.
+# `-M pc` (SeaBIOS, and kvmvapic.bin) booting with -kernel: a bzImage
+# (linuxboot_dma.bin) or an ELF vmlinux through its PVH entry (pvh.bin).
+# About 50 MB unpacked, 20 MB in the image.
 host_qemu() {
 	_q=$(command -v qemu-system-x86_64) ||
 	    die "HVMHOST_QEMU=1 but no qemu-system-x86_64; run scripts/deps.sh"
@@ -59,7 +60,7 @@ host_qemu() {
 		cp -L "$_l" "$1$_l"
 	done
 	for _f in qemu/bios-microvm.bin qemu/linuxboot_dma.bin \
-	    qemu/kvmvapic.bin seabios/bios-256k.bin; do
+	    qemu/pvh.bin qemu/kvmvapic.bin seabios/bios-256k.bin; do
 		[ -f "/usr/share/$_f" ] || die "no /usr/share/$_f for QEMU"
 		mkdir -p "$1/usr/share/$(dirname "$_f")"
 		cp -L "/usr/share/$_f" "$1/usr/share/$_f"
