@@ -164,19 +164,46 @@ elf_parse_kernel(const uint8_t *buf, size_t len, uint64_t lo, uint64_t hi,
 	return elf_parse_at(buf, len, lo, hi, 0, img, err, errsz);
 }
 
+/* Is p[0..n) all zero bytes? */
+static int
+elf_zero(const uint8_t *p, size_t n)
+{
+	uint64_t w = 0, v;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, 8);
+		w |= v;
+	}
+	for (; i < n; i++)
+		w |= p[i];
+	return w == 0;
+}
+
 /*
  * Copy the file bytes of every segment into guest memory `mem` (gpa 0).
  * The rest of each segment (bss) is left as it is: guest memory starts
- * zeroed.  elf_parse() has checked every range.
+ * zeroed.  So are pages of file bytes that are all zeros (a vmlinux
+ * carries its bss and brk as ~26 MB of them): they are not written, and
+ * the guest memory behind them is never touched.  elf_parse() has
+ * checked every range.
  */
 void
 elf_copy(const struct elf_image *img, const uint8_t *buf, uint8_t *mem)
 {
+	const size_t page = 4096;
+	uint64_t off, n;
 	int i;
 
 	for (i = 0; i < img->ei_nseg; i++) {
 		const struct elf_seg *s = &img->ei_seg[i];
 
-		memcpy(mem + s->es_vaddr, buf + s->es_offset, s->es_filesz);
+		for (off = 0; off < s->es_filesz; off += n) {
+			n = s->es_filesz - off < page ? s->es_filesz - off :
+			    page;
+			if (!elf_zero(buf + s->es_offset + off, (size_t)n))
+				memcpy(mem + s->es_vaddr + off,
+				    buf + s->es_offset + off, (size_t)n);
+		}
 	}
 }

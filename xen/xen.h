@@ -157,7 +157,7 @@ int	pt_lookup(const struct pt_builder *, uint64_t, uint64_t *);
 #define HVM_MEM_MIN	(64ULL << 20)
 #define HVM_MEM_MAX	(3ULL << 30)	/* below the 32-bit device hole */
 #define HVM_MEM_DEFAULT	(256ULL << 20)
-#define HVM_CMDLINE_DEFAULT	"console=ttyS0 reboot=k panic=-1"
+#define HVM_CMDLINE_DEFAULT	"console=ttyS0 reboot=k panic=-1 quiet"
 #define HVM_MAX_VCPUS	64
 #define HVM_IOAPIC_ADDR	0xfec00000U
 #define HVM_LAPIC_ADDR	0xfee00000U

@@ -29,10 +29,6 @@ LINUX=$BUILD/guests/linux
 die() { echo "build-host: $*" >&2; exit 1; }
 [ -f "$SCRIPT" ] || die "no test script '$SCRIPT'"
 [ -x "$XENO_HV" ] || die "no $XENO_HV; run make"
-# A dynamic xeno-hv (the SAN=1 or VG=1 builds) would need its libraries.
-if readelf -l "$XENO_HV" | grep -q 'Requesting program interpreter'; then
-	die "$XENO_HV is not static; the test host has no shared libraries"
-fi
 for f in vmlinuz initrd.img kver root/.deb; do
 	[ -e "$LINUX/$f" ] || die "no $LINUX/$f; run make linux-guest"
 done
@@ -44,21 +40,28 @@ KVER=$(cat "$LINUX/kver")
 # `-M pc` (SeaBIOS, and kvmvapic.bin) booting with -kernel: a bzImage
 # (linuxboot_dma.bin) or an ELF vmlinux through its PVH entry (pvh.bin).
 # About 50 MB unpacked, 20 MB in the image.
-host_qemu() {
-	_q=$(command -v qemu-system-x86_64) ||
-	    die "HVMHOST_QEMU=1 but no qemu-system-x86_64; run scripts/deps.sh"
-	_ldd=$(ldd "$_q") || die "ldd $_q failed"
+# host_libs BINARY STAGE: the shared libraries ldd resolves for BINARY
+# (the dynamic loader too), at the same paths; nothing for a static one.
+host_libs() {
+	readelf -l "$1" | grep -q 'Requesting program interpreter' || return 0
+	_ldd=$(ldd "$1") || die "ldd $1 failed"
 	if echo "$_ldd" | grep -q 'not found'; then
-		die "$_q misses libraries: $(echo "$_ldd" | grep 'not found')"
+		die "$1 misses libraries: $(echo "$_ldd" | grep 'not found')"
 	fi
-	cp "$_q" "$1/bin/qemu-system-x86_64"
 	# "libz.so.1 => /lib/.../libz.so.1 (0x...)", or for the loader
 	# "/lib64/ld-linux-x86-64.so.2 (0x...)"; the vDSO has no path.
 	for _l in $(echo "$_ldd" | sed -n -e 's|.*=> \(/[^ ]*\) .*|\1|p' \
 	    -e 's|^[[:space:]]*\(/[^ ]*\) .*|\1|p'); do
-		mkdir -p "$1$(dirname "$_l")"
-		cp -L "$_l" "$1$_l"
+		mkdir -p "$2$(dirname "$_l")"
+		cp -L "$_l" "$2$_l"
 	done
+}
+
+host_qemu() {
+	_q=$(command -v qemu-system-x86_64) ||
+	    die "HVMHOST_QEMU=1 but no qemu-system-x86_64; run scripts/deps.sh"
+	cp "$_q" "$1/bin/qemu-system-x86_64"
+	host_libs "$_q" "$1"
 	for _f in qemu/bios-microvm.bin qemu/linuxboot_dma.bin \
 	    qemu/pvh.bin qemu/kvmvapic.bin seabios/bios-256k.bin; do
 		[ -f "/usr/share/$_f" ] || die "no /usr/share/$_f for QEMU"
@@ -76,6 +79,8 @@ mods=$(initrd_modules "$LINUX/root" "$KVER" "$STAGE" \
 echo "build-host: modules for $KVER:"
 echo "$mods" | sed 's/^/  /'
 cp "$XENO_HV" "$STAGE/bin/xeno-hv"
+# the SAN=1 build is dynamic: its libraries come along
+host_libs "$XENO_HV" "$STAGE"
 mkdir -p "$STAGE/guest"
 cp "$LINUX/vmlinuz" "$LINUX/initrd.img" "$STAGE/guest/"
 # the uncompressed kernel inside vmlinuz (make linux-guest extracts it)
