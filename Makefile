@@ -140,12 +140,13 @@ test-valgrind: deps
 	BUILD=build/valgrind XENO_VALGRIND=1 tests/run.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all linux-guest
 	BUILD=$(BUILD) bench/boot/run.sh
 	BUILD=$(BUILD) bench/net/run.sh
 	BUILD=$(BUILD) bench/blk/run.sh
 	BUILD=$(BUILD) bench/vfr/run.sh
 	BUILD=$(BUILD) bench/vfr/guest.sh
+	BUILD=$(BUILD) bench/hvm/run.sh
 
 demo: deps
 	$(MAKE) all
