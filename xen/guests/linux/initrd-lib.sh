@@ -68,7 +68,8 @@ $(echo "$_deps" | sed -n 's/^insmod \([^ ]*\).*/\1/p')"
 }
 
 # initrd_pack STAGE OUT [LEVEL]: a gzip'd newc cpio of STAGE, owned by
-# root, with no timestamps from the build machine in the gzip header.
+# root, with no timestamps from the build machine in the gzip header,
+# padded with zeros to a multiple of 4 bytes.
 # Written next to OUT and renamed, so OUT is never half written.  LEVEL
 # (default 9) is gzip's: images that are mostly compressed files already
 # gain nothing from 9 but seconds of build time.
@@ -78,5 +79,10 @@ initrd_pack() {
 	    cpio --quiet -o -H newc -R 0:0 --reproducible) >"$2.cpio"
 	gzip -"${3:-9}" -n <"$2.cpio" >"$2.new"
 	rm -f "$2.cpio"
+	# Zeros to a multiple of 4 bytes: Linux reads another archive
+	# appended to this one (tests do) only at a 4-byte boundary, and
+	# skips the zeros before it.
+	_pad=$(( (4 - $(wc -c <"$2.new") % 4) % 4 ))
+	[ "$_pad" = 0 ] || head -c "$_pad" /dev/zero >>"$2.new"
 	mv "$2.new" "$2"
 }
