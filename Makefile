@@ -95,12 +95,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(HV_LIB)
 	    $(HV_LDFLAGS:-static=) -o $@ $< $(HV_LIB) $(LDLIBS)
 
 # controld's pure parts (issue 6, in progress), tested without a daemon.
-CTLD_PURE := controld/admission.c
-$(BUILD)/tests/test_admission: tests/unit/test_admission.c tests/unit/t.h \
+CTLD_PURE := controld/admission.c controld/request.c
+CTLD_TESTS := $(BUILD)/tests/test_admission $(BUILD)/tests/test_vmreq
+$(CTLD_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h \
     $(CTLD_PURE) controld/controld.h
 	@mkdir -p $(@D) $(BUILD)/obj/tests
-	$(CC) $(XCFLAGS) -Icontrold -MF $(BUILD)/obj/tests/test_admission.d \
-	    -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< $(CTLD_PURE)
+	$(CC) $(XCFLAGS) -Icontrold -MF $(BUILD)/obj/tests/$*.d \
+	    -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< $(CTLD_PURE) -ljson-c
 
 # Unit tests of the vfr-rules language also need the user-side library.
 $(BUILD)/tests/test_vfr%: tests/unit/test_vfr%.c tests/unit/t.h $(HV_LIB) \

@@ -3,6 +3,7 @@
  *
  * Files and what they own (prototypes below are grouped the same way):
  *	admission.c	the admission decision (pure)
+ *	request.c	decoding a VM request body, POST /v1/vms (pure)
  */
 #ifndef CONTROLD_H
 #define CONTROLD_H
@@ -86,5 +87,34 @@ enum adm_reason adm_decide(const struct adm_host *,
 	    struct adm_decision *);
 int	adm_cost(uint64_t, uint64_t, uint64_t *);
 const char *adm_reason_name(enum adm_reason);
+
+/* request.c: the body of POST /v1/vms (docs/API.md) */
+#define VMREQ_BODY_MAX		(64 << 10)
+#define VMREQ_DEPTH_MAX		8
+#define VMREQ_NAME_MAX		63
+#define VMREQ_ARGS_MAX		1024	/* with the NUL */
+#define VMREQ_VCPUS_MAX		ADM_MAX_VCPUS
+#define VMREQ_MEM_MIB_MIN	16
+#define VMREQ_MEM_MIB_MAX	(256 << 10)
+#define VMREQ_DISK_MIB_MAX	(16LL << 20)	/* 16 TiB */
+
+struct vm_request {
+	unsigned int	vr_vcpus;
+	uint64_t	vr_mem_mib;
+	char		vr_image[VMREQ_NAME_MAX + 1];	/* catalog or upload */
+	char		vr_name[VMREQ_NAME_MAX + 1];	/* "" if none */
+	uint64_t	vr_seconds;
+	int		vr_has_max_price;
+	uint64_t	vr_max_price;	/* micro-credits per hour */
+	int		vr_network;
+	int		vr_dry_run;
+	char		vr_args[VMREQ_ARGS_MAX];
+	int		vr_has_disk;
+	char		vr_disk_base[VMREQ_NAME_MAX + 1];	/* "" if none */
+	uint64_t	vr_disk_mib;	/* 0: the base's size */
+};
+
+int	vmreq_decode(const char *, size_t, struct vm_request *, char *,
+	    size_t);
 
 #endif /* CONTROLD_H */

@@ -30,6 +30,7 @@ cpio
 kmod
 gzip
 xz-utils
+libjson-c-dev
 "
 
 missing=""

@@ -36,11 +36,11 @@ FUZZ_WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
 		   -Wwrite-strings
 FUZZ_CFLAGS	:= -g -O1 $(FUZZ_SAN) $(FUZZ_WARN) -std=gnu11 -D_GNU_SOURCE \
-		   -Ixen/include -Ixen -Ivfr-rules
+		   -Ixen/include -Ixen -Ivfr-rules -Icontrold
 # every tests/fuzz/fuzz_NAME.c is a driver
 FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	:= $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_HDRS	:= xen/xen.h $(wildcard xen/include/xeno/*.h)
+FUZZ_HDRS	:= xen/xen.h $(wildcard xen/include/xeno/*.h) controld/controld.h
 
 # Can $(FUZZ_CC) link a libFuzzer program?  (Debian: clang, libclang-rt-dev.)
 FUZZ_PROBE	= printf '%s\n' \
@@ -78,6 +78,8 @@ $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
 $(FUZZ_DIR)/fuzz_hvmboot: xen/hvmboot.c xen/elf.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_uart: xen/uart.c
 $(FUZZ_DIR)/fuzz_vpci: xen/vpci.c
+$(FUZZ_DIR)/fuzz_vmreq: controld/request.c
+$(FUZZ_DIR)/fuzz_vmreq: FUZZ_LIBS := -ljson-c
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
 $(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
