@@ -101,7 +101,8 @@ $(CTLD_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h \
     $(CTLD_PURE) controld/controld.h
 	@mkdir -p $(@D) $(BUILD)/obj/tests
 	$(CC) $(XCFLAGS) -Icontrold -MF $(BUILD)/obj/tests/$*.d \
-	    -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< $(CTLD_PURE) -ljson-c
+	    -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< $(CTLD_PURE) \
+	    xen/lib/log.c -ljson-c
 
 # Unit tests of the vfr-rules language also need the user-side library.
 $(BUILD)/tests/test_vfr%: tests/unit/test_vfr%.c tests/unit/t.h $(HV_LIB) \

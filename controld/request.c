@@ -7,25 +7,15 @@
  * a struct or a message out; the unit test and the fuzzer call it.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "controld.h"
+#include "xeno/log.h"
 
-static int
-req_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
+/* Every error of this file: message in (err, errsz), errno EINVAL. */
+#define REQ_ERR(err, errsz, ...)	err_set(err, errsz, EINVAL, __VA_ARGS__)
 
 /* An integer field in [lo, hi]; doubles, strings and booleans are not. */
 static int
@@ -35,12 +25,12 @@ req_int(json_object *v, const char *key, int64_t lo, int64_t hi,
 	int64_t n;
 
 	if (!json_object_is_type(v, json_type_int))
-		return req_err(err, errsz, "%s: must be an integer from %lld "
+		return REQ_ERR(err, errsz, "%s: must be an integer from %lld "
 		    "to %lld", key, (long long)lo, (long long)hi);
 	errno = 0;
 	n = json_object_get_int64(v);
 	if (errno != 0 || n < lo || n > hi)
-		return req_err(err, errsz, "%s: must be an integer from %lld "
+		return REQ_ERR(err, errsz, "%s: must be an integer from %lld "
 		    "to %lld", key, (long long)lo, (long long)hi);
 	*out = n;
 	return 0;
@@ -55,18 +45,18 @@ req_name(json_object *v, const char *key, char *out, size_t max, char *err,
 	size_t n, i;
 
 	if (!json_object_is_type(v, json_type_string))
-		return req_err(err, errsz, "%s: must be a string", key);
+		return REQ_ERR(err, errsz, "%s: must be a string", key);
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
 	if (n == 0 || n > max || strlen(s) != n || s[0] == '.')
-		return req_err(err, errsz, "%s: must be 1 to %zu characters "
+		return REQ_ERR(err, errsz, "%s: must be 1 to %zu characters "
 		    "of A-Z a-z 0-9 . _ - (not starting with a dot)", key, max);
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= 'A' && s[i] <= 'Z') ||
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
 		    s[i] == '_' || s[i] == '-'))
-			return req_err(err, errsz, "%s: must be 1 to %zu "
+			return REQ_ERR(err, errsz, "%s: must be 1 to %zu "
 			    "characters of A-Z a-z 0-9 . _ - (not starting "
 			    "with a dot)", key, max);
 	memcpy(out, s, n + 1);
@@ -77,7 +67,7 @@ static int
 req_bool(json_object *v, const char *key, int *out, char *err, size_t errsz)
 {
 	if (!json_object_is_type(v, json_type_boolean))
-		return req_err(err, errsz, "%s: must be true or false", key);
+		return REQ_ERR(err, errsz, "%s: must be true or false", key);
 	*out = json_object_get_boolean(v);
 	return 0;
 }
@@ -88,7 +78,7 @@ req_disk(json_object *o, struct vm_request *r, char *err, size_t errsz)
 	int64_t n;
 
 	if (!json_object_is_type(o, json_type_object))
-		return req_err(err, errsz, "disk: must be an object with "
+		return REQ_ERR(err, errsz, "disk: must be an object with "
 		    "\"base\" and/or \"size_mib\"");
 	json_object_object_foreach(o, key, v) {
 		if (strcmp(key, "base") == 0) {
@@ -101,11 +91,11 @@ req_disk(json_object *o, struct vm_request *r, char *err, size_t errsz)
 				return -1;
 			r->vr_disk_mib = (uint64_t)n;
 		} else
-			return req_err(err, errsz, "disk: unknown field "
+			return REQ_ERR(err, errsz, "disk: unknown field "
 			    "\"%.64s\"", key);
 	}
 	if (r->vr_disk_base[0] == '\0' && r->vr_disk_mib == 0)
-		return req_err(err, errsz, "disk: needs \"base\", "
+		return REQ_ERR(err, errsz, "disk: needs \"base\", "
 		    "\"size_mib\" or both");
 	r->vr_has_disk = 1;
 	return 0;
@@ -128,23 +118,23 @@ vmreq_decode(const char *body, size_t len, struct vm_request *r, char *err,
 
 	memset(r, 0, sizeof(*r));
 	if (len > VMREQ_BODY_MAX)
-		return req_err(err, errsz, "the body is %zu bytes; at most %d",
+		return REQ_ERR(err, errsz, "the body is %zu bytes; at most %d",
 		    len, VMREQ_BODY_MAX);
 	if (len == 0)
-		return req_err(err, errsz, "the body is empty; a JSON object "
+		return REQ_ERR(err, errsz, "the body is empty; a JSON object "
 		    "is expected");
 	tok = json_tokener_new_ex(VMREQ_DEPTH_MAX);
 	if (tok == NULL)
-		return req_err(err, errsz, "out of memory");
+		return REQ_ERR(err, errsz, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	je = json_tokener_get_error(tok);
 	if (root == NULL || je != json_tokener_success) {
 		if (je == json_tokener_continue)
-			req_err(err, errsz, "malformed JSON: the body ends "
+			REQ_ERR(err, errsz, "malformed JSON: the body ends "
 			    "inside a value");
 		else
-			req_err(err, errsz, "malformed JSON at byte %zu: %s",
+			REQ_ERR(err, errsz, "malformed JSON at byte %zu: %s",
 			    json_tokener_get_parse_end(tok),
 			    json_tokener_error_desc(je));
 		goto out;
@@ -155,12 +145,12 @@ vmreq_decode(const char *body, size_t len, struct vm_request *r, char *err,
 	    body[end] == '\n' || body[end] == '\r'))
 		end++;
 	if (end != len) {
-		req_err(err, errsz, "malformed JSON: text after the object at "
+		REQ_ERR(err, errsz, "malformed JSON: text after the object at "
 		    "byte %zu", json_tokener_get_parse_end(tok));
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		req_err(err, errsz, "the body must be a JSON object");
+		REQ_ERR(err, errsz, "the body must be a JSON object");
 		goto out;
 	}
 	json_object_object_foreach(root, key, v) {
@@ -208,7 +198,7 @@ vmreq_decode(const char *body, size_t len, struct vm_request *r, char *err,
 			    sizeof(r->vr_args) ||
 			    strlen(json_object_get_string(v)) !=
 			    (size_t)json_object_get_string_len(v)) {
-				req_err(err, errsz, "args: must be a string of "
+				REQ_ERR(err, errsz, "args: must be a string of "
 				    "at most %zu bytes without NUL",
 				    sizeof(r->vr_args) - 1);
 				goto out;
@@ -219,12 +209,12 @@ vmreq_decode(const char *body, size_t len, struct vm_request *r, char *err,
 			if (req_disk(v, r, err, errsz) == -1)
 				goto out;
 		} else {
-			req_err(err, errsz, "unknown field \"%.64s\"", key);
+			REQ_ERR(err, errsz, "unknown field \"%.64s\"", key);
 			goto out;
 		}
 	}
 	if (!have_vcpus || !have_mem || r->vr_image[0] == '\0' || !have_dur) {
-		req_err(err, errsz, "%s: required", !have_vcpus ? "vcpus" :
+		REQ_ERR(err, errsz, "%s: required", !have_vcpus ? "vcpus" :
 		    !have_mem ? "memory_mib" : r->vr_image[0] == '\0' ?
 		    "image" : "duration_s");
 		goto out;

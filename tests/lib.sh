@@ -41,6 +41,21 @@ need_kvm() {
 	fi
 }
 
+# Tests of Linux guests run inside the HVM test host (tests/hvm/): they
+# need QEMU and the guest from `make linux-guest`, and say SKIP without.
+need_hvm_host() {
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "SKIP: qemu-system-x86_64 is not installed (scripts/deps.sh" \
+		    "installs it); HVM tests not run"
+		exit 77
+	fi
+	if [ ! -f "$XENO_ROOT/$BUILD/guests/linux/vmlinuz" ]; then
+		echo "SKIP: no Linux guest in $BUILD/guests/linux (make" \
+		    "linux-guest); HVM tests not run"
+		exit 77
+	fi
+}
+
 # xeno-hv, under valgrind when XENO_VALGRIND=1.  Start background domains
 # with "${HV[@]}" ... & so that $! is xeno-hv itself (signals reach it).
 if [ "${XENO_VALGRIND:-0}" = 1 ]; then

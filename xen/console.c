@@ -296,14 +296,13 @@ console_put(struct console *co, const void *buf, size_t len)
 	uint64_t one = 1;
 	size_t at, n;
 
+	pthread_mutex_lock(&co->co_lock);
+	/* more than the ring holds: only its last CON_RING bytes stay */
 	if (len > CON_RING) {
 		p += len - CON_RING;
-		pthread_mutex_lock(&co->co_lock);
 		co->co_head += len - CON_RING;
-		pthread_mutex_unlock(&co->co_lock);
 		len = CON_RING;
 	}
-	pthread_mutex_lock(&co->co_lock);
 	while (len > 0) {
 		at = (size_t)(co->co_head % CON_RING);
 		n = CON_RING - at < len ? CON_RING - at : len;

@@ -58,40 +58,6 @@
 
 #define MB			(1ULL << 20)
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)v);
-	wr16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void
-wr64(uint8_t *p, uint64_t v)
-{
-	wr32(p, (uint32_t)v);
-	wr32(p + 4, (uint32_t)(v >> 32));
-}
-
 int
 bzimage_parse(const uint8_t *buf, size_t len, struct bz_image *bz, char *err,
     size_t errsz)
@@ -103,18 +69,18 @@ bzimage_parse(const uint8_t *buf, size_t len, struct bz_image *bz, char *err,
 	if (len < BP_HDR + 0x80)
 		return BZ_ERR("%zu bytes: too short for a bzImage (no setup "
 		    "header)", len);
-	if (rd16(buf + BP_BOOT_FLAG) != BZ_BOOT_FLAG ||
-	    rd32(buf + BP_HEADER) != BZ_HDRS)
+	if (le16_get(buf + BP_BOOT_FLAG) != BZ_BOOT_FLAG ||
+	    le32_get(buf + BP_HEADER) != BZ_HDRS)
 		return BZ_ERR("not a Linux bzImage (no boot flag 0xAA55 and "
 		    "\"HdrS\" magic)");
-	bz->bz_version = rd16(buf + BP_VERSION);
+	bz->bz_version = le16_get(buf + BP_VERSION);
 	if (bz->bz_version < BZ_VERSION_MIN)
 		return BZ_ERR("boot protocol %u.%02u is too old: need 2.12 "
 		    "or later (a 64-bit entry point)", bz->bz_version >> 8,
 		    bz->bz_version & 0xff);
 	if (!(buf[BP_LOADFLAGS] & BZ_LOADED_HIGH))
 		return BZ_ERR("a zImage (loaded low), not a bzImage");
-	if (!(rd16(buf + BP_XLOADFLAGS) & BZ_XLF_KERNEL_64))
+	if (!(le16_get(buf + BP_XLOADFLAGS) & BZ_XLF_KERNEL_64))
 		return BZ_ERR("the kernel has no 64-bit entry point "
 		    "(xloadflags)");
 	/* The header ends at 0x202 + the jump's displacement byte. */
@@ -125,7 +91,7 @@ bzimage_parse(const uint8_t *buf, size_t len, struct bz_image *bz, char *err,
 		    bz->bz_hdr_len);
 	sects = buf[BP_SETUP_SECTS] == 0 ? 4 : buf[BP_SETUP_SECTS];
 	off = (uint64_t)(sects + 1) * 512;
-	size = (uint64_t)rd32(buf + BP_SYSSIZE) * 16;
+	size = (uint64_t)le32_get(buf + BP_SYSSIZE) * 16;
 	if (off >= len)
 		return BZ_ERR("setup of %u sectors runs past the %zu-byte file",
 		    sects, len);
@@ -135,11 +101,11 @@ bzimage_parse(const uint8_t *buf, size_t len, struct bz_image *bz, char *err,
 		    (unsigned long long)size, (unsigned long long)(len - off));
 	bz->bz_kernel_off = (size_t)off;
 	bz->bz_kernel_len = (size_t)size;
-	bz->bz_init_size = rd32(buf + BP_INIT_SIZE);
+	bz->bz_init_size = le32_get(buf + BP_INIT_SIZE);
 	if (bz->bz_init_size < size)
 		bz->bz_init_size = size;
-	bz->bz_initrd_max = rd32(buf + BP_INITRD_ADDR_MAX);
-	bz->bz_cmdline_max = rd32(buf + BP_CMDLINE_SIZE);
+	bz->bz_initrd_max = le32_get(buf + BP_INITRD_ADDR_MAX);
+	bz->bz_cmdline_max = le32_get(buf + BP_CMDLINE_SIZE);
 	if (bz->bz_cmdline_max == 0)
 		bz->bz_cmdline_max = 255;
 	return 0;
@@ -179,9 +145,9 @@ e820_add(uint8_t *zp, unsigned int i, uint64_t addr, uint64_t size,
 {
 	uint8_t *e = zp + BP_E820_TABLE + (size_t)i * 20;
 
-	wr64(e, addr);
-	wr64(e + 8, size);
-	wr32(e + 16, type);
+	le64_put(e, addr);
+	le64_put(e + 8, size);
+	le32_put(e + 16, type);
 	return i + 1;
 }
 
@@ -209,7 +175,7 @@ mp_build(uint8_t *mem, uint64_t at, unsigned int nvcpus)
 
 	memset(fp, 0, 16);
 	memcpy(fp, "_MP_", 4);
-	wr32(fp + 4, (uint32_t)(at + 16));
+	le32_put(fp + 4, (uint32_t)(at + 16));
 	fp[8] = 1;		/* length, in 16-byte units */
 	fp[9] = 4;		/* spec 1.4 */
 	e = ct + 44;
@@ -219,8 +185,8 @@ mp_build(uint8_t *mem, uint64_t at, unsigned int nvcpus)
 		e[1] = (uint8_t)i;		/* local APIC id */
 		e[2] = 0x14;			/* local APIC version */
 		e[3] = (uint8_t)(1 | (i == 0 ? 2 : 0));	/* enabled, BSP */
-		wr32(e + 4, 0x600);		/* family 6 */
-		wr32(e + 8, 0x201);		/* FPU, APIC */
+		le32_put(e + 4, 0x600);		/* family 6 */
+		le32_put(e + 8, 0x201);		/* FPU, APIC */
 	}
 	memset(e, 0, 8);
 	e[0] = 1;				/* bus */
@@ -230,12 +196,12 @@ mp_build(uint8_t *mem, uint64_t at, unsigned int nvcpus)
 	e[1] = (uint8_t)nvcpus;			/* its APIC id */
 	e[2] = 0x11;
 	e[3] = 1;				/* enabled */
-	wr32(e + 4, HVM_IOAPIC_ADDR);
+	le32_put(e + 4, HVM_IOAPIC_ADDR);
 	e += 8, n++;
 	for (i = 0; i < 16; i++, e += 8, n++) {
 		e[0] = 3;			/* I/O interrupt */
 		e[1] = 0;			/* INT */
-		wr16(e + 2, 0);			/* conforms to the bus */
+		le16_put(e + 2, 0);			/* conforms to the bus */
 		e[4] = 0;			/* ISA */
 		e[5] = (uint8_t)i;
 		e[6] = (uint8_t)nvcpus;
@@ -244,7 +210,7 @@ mp_build(uint8_t *mem, uint64_t at, unsigned int nvcpus)
 	for (i = 0; i < 2; i++, e += 8, n++) {
 		e[0] = 4;			/* local interrupt */
 		e[1] = i == 0 ? 3 : 1;		/* ExtINT, NMI */
-		wr16(e + 2, 0);
+		le16_put(e + 2, 0);
 		e[4] = 0;
 		e[5] = 0;
 		e[6] = i == 0 ? 0 : 0xff;	/* BSP; all */
@@ -252,12 +218,12 @@ mp_build(uint8_t *mem, uint64_t at, unsigned int nvcpus)
 	}
 	memset(ct, 0, 44);
 	memcpy(ct, "PCMP", 4);
-	wr16(ct + 4, (uint16_t)(e - ct));
+	le16_put(ct + 4, (uint16_t)(e - ct));
 	ct[6] = 4;
 	memcpy(ct + 8, "XENO    ", 8);
 	memcpy(ct + 16, "XENO-HV     ", 12);
-	wr16(ct + 34, (uint16_t)n);
-	wr32(ct + 36, HVM_LAPIC_ADDR);
+	le16_put(ct + 34, (uint16_t)n);
+	le32_put(ct + 36, HVM_LAPIC_ADDR);
 	ct[7] = (uint8_t)-mp_sum(ct, (size_t)(e - ct));
 	fp[10] = (uint8_t)-mp_sum(fp, 16);
 	return (size_t)(e - fp);
@@ -317,23 +283,23 @@ hvmboot_build(uint8_t *mem, uint64_t mem_size, unsigned int nvcpus,
 	 */
 	memset(zp, 0, BP_SIZE);
 	if (bz->bz_elf) {
-		wr16(zp + BP_BOOT_FLAG, BZ_BOOT_FLAG);
-		wr32(zp + BP_HEADER, BZ_HDRS);
-		wr16(zp + BP_VERSION, (uint16_t)bz->bz_version);
+		le16_put(zp + BP_BOOT_FLAG, BZ_BOOT_FLAG);
+		le32_put(zp + BP_HEADER, BZ_HDRS);
+		le16_put(zp + BP_VERSION, (uint16_t)bz->bz_version);
 		zp[BP_LOADFLAGS] = BZ_LOADED_HIGH;
-		wr32(zp + BP_CMDLINE_SIZE, bz->bz_cmdline_max - 1);
+		le32_put(zp + BP_CMDLINE_SIZE, bz->bz_cmdline_max - 1);
 	} else
 		memcpy(zp + BP_HDR, kernel + BP_HDR, bz->bz_hdr_len);
 	zp[BP_TYPE_OF_LOADER] = BZ_LOADER_UNDEFINED;
 	zp[BP_LOADFLAGS] |= BZ_CAN_USE_HEAP;
-	wr16(zp + BP_HEAP_END_PTR, 0xfe00);
+	le16_put(zp + BP_HEAP_END_PTR, 0xfe00);
 	memcpy(mem + HVM_CMDLINE, cmdline, clen + 1);
-	wr32(zp + BP_CMD_LINE_PTR, HVM_CMDLINE);
-	wr32(zp + BP_EXT_CMD_LINE_PTR, 0);
-	wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)rd);
-	wr32(zp + BP_RAMDISK_SIZE, (uint32_t)initrd_len);
-	wr32(zp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(rd >> 32));
-	wr32(zp + BP_EXT_RAMDISK_SIZE, 0);
+	le32_put(zp + BP_CMD_LINE_PTR, HVM_CMDLINE);
+	le32_put(zp + BP_EXT_CMD_LINE_PTR, 0);
+	le32_put(zp + BP_RAMDISK_IMAGE, (uint32_t)rd);
+	le32_put(zp + BP_RAMDISK_SIZE, (uint32_t)initrd_len);
+	le32_put(zp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(rd >> 32));
+	le32_put(zp + BP_EXT_RAMDISK_SIZE, 0);
 	n = e820_add(zp, 0, 0, HVM_EBDA, E820_RAM);
 	n = e820_add(zp, n, HVM_EBDA, 0xa0000 - HVM_EBDA, E820_RESERVED);
 	n = e820_add(zp, n, HVM_BIOS, 0x100000 - HVM_BIOS, E820_RESERVED);
@@ -342,8 +308,8 @@ hvmboot_build(uint8_t *mem, uint64_t mem_size, unsigned int nvcpus,
 
 	/* Flat GDT: null, null, __BOOT_CS (0x10), __BOOT_DS (0x18). */
 	memset(gdt, 0, HVM_GDT_SIZE);
-	wr64(gdt + 0x10, 0x00af9b000000ffffULL);
-	wr64(gdt + 0x18, 0x00cf93000000ffffULL);
+	le64_put(gdt + 0x10, 0x00af9b000000ffffULL);
+	le64_put(gdt + 0x18, 0x00cf93000000ffffULL);
 
 	/* Identity map of the first 4 GiB in 2 MiB pages. */
 	pml4 = (uint64_t *)(void *)(mem + HVM_PML4);

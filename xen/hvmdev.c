@@ -224,31 +224,20 @@ static unsigned int
 hvmdev_netcfg(const struct xeno_hc_device_info *di, uint8_t *c)
 {
 	memcpy(c, di->mac, 6);
-	c[8] = 1;
-	c[10] = (uint8_t)di->mtu;
-	c[11] = (uint8_t)(di->mtu >> 8);
+	le16_put(c + 8, 1);
+	le16_put(c + 10, di->mtu);
 	return 12;
-}
-
-static void
-le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
 }
 
 /* virtio-blk's: capacity, seg_max and the discard limits */
 static unsigned int
 hvmdev_blkcfg(const struct xeno_hc_device_info *di, uint8_t *c)
 {
-	le32(c, (uint32_t)di->capacity);
-	le32(c + 4, (uint32_t)(di->capacity >> 32));
-	le32(c + 12, VQ_MAX_SEGS - 2);		/* + header and status */
-	le32(c + 36, UINT32_MAX);		/* max_discard_sectors */
-	le32(c + 40, XENO_VIRTIO_BLK_MAX_DISCARD_SEG);
-	le32(c + 44, 1);			/* discard_sector_alignment */
+	le64_put(c, di->capacity);
+	le32_put(c + 12, VQ_MAX_SEGS - 2);		/* + header and status */
+	le32_put(c + 36, UINT32_MAX);		/* max_discard_sectors */
+	le32_put(c + 40, XENO_VIRTIO_BLK_MAX_DISCARD_SEG);
+	le32_put(c + 44, 1);			/* discard_sector_alignment */
 	return 60;
 }
 

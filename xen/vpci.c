@@ -108,45 +108,6 @@
 
 #define CONF_ENABLE		0x80000000U
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 /* [off, off + len) meets field [f, f + flen) */
 static int
 touches(unsigned int off, unsigned int len, unsigned int f, unsigned int flen)
@@ -166,6 +127,13 @@ static unsigned int
 fn_nvec(const struct vpci_fn *f)
 {
 	return f->pf_nqueues + 1;
+}
+
+/* A vector the driver asks for: NO_VECTOR if the table has no such entry. */
+static uint16_t
+fn_vector(const struct vpci_fn *f, uint16_t v)
+{
+	return v < fn_nvec(f) ? v : VPCI_NO_VECTOR;
 }
 
 /* The transport's part of a device reset (virtio 1.1 section 2.1.2). */
@@ -251,8 +219,8 @@ cap_virtio(uint8_t *cs, unsigned int at, unsigned int next, unsigned int len,
 	cs[at + 2] = (uint8_t)len;
 	cs[at + 3] = (uint8_t)type;
 	cs[at + 4] = 0;			/* BAR 0 */
-	put32(cs + at + 8, off);
-	put32(cs + at + 12, flen);
+	le32_put(cs + at + 8, off);
+	le32_put(cs + at + 12, flen);
 }
 
 /* The 256 bytes a function's configuration space reads as. */
@@ -260,39 +228,39 @@ static void
 fn_conf(const struct vpci_fn *f, uint8_t *cs)
 {
 	memset(cs, 0, VPCI_CONF_SIZE);
-	put16(cs + PCI_VENDOR, VIRTIO_PCI_VENDOR);
-	put16(cs + PCI_DEVICE, (uint16_t)(VIRTIO_PCI_DEVICE + f->pf_type));
-	put16(cs + PCI_COMMAND, f->pf_command);
-	put16(cs + PCI_STATUS, PCI_STATUS_CAPS);
+	le16_put(cs + PCI_VENDOR, VIRTIO_PCI_VENDOR);
+	le16_put(cs + PCI_DEVICE, (uint16_t)(VIRTIO_PCI_DEVICE + f->pf_type));
+	le16_put(cs + PCI_COMMAND, f->pf_command);
+	le16_put(cs + PCI_STATUS, PCI_STATUS_CAPS);
 	cs[PCI_REVISION] = 1;		/* modern only */
 	cs[PCI_CLASS] = (uint8_t)f->pf_class;
 	cs[PCI_CLASS + 1] = (uint8_t)(f->pf_class >> 8);
 	cs[PCI_CLASS + 2] = (uint8_t)(f->pf_class >> 16);
-	put32(cs + PCI_BAR0, f->pf_bar);	/* 32-bit memory, no prefetch */
-	put16(cs + PCI_SUBSYS_VENDOR, VIRTIO_PCI_VENDOR);
-	put16(cs + PCI_SUBSYS, (uint16_t)(0x40 + f->pf_type));
+	le32_put(cs + PCI_BAR0, f->pf_bar);	/* 32-bit memory, no prefetch */
+	le16_put(cs + PCI_SUBSYS_VENDOR, VIRTIO_PCI_VENDOR);
+	le16_put(cs + PCI_SUBSYS, (uint16_t)(0x40 + f->pf_type));
 	cs[PCI_CAP_PTR] = CAP_MSIX;
 	cs[PCI_INT_LINE] = f->pf_int_line;
 	cs[PCI_INT_PIN] = 0;
 
 	cs[CAP_MSIX] = PCI_CAP_MSIX;
 	cs[CAP_MSIX + 1] = CAP_COMMON;
-	put16(cs + CAP_MSIX + 2, (uint16_t)(f->pf_msix_ctrl |
+	le16_put(cs + CAP_MSIX + 2, (uint16_t)(f->pf_msix_ctrl |
 	    (fn_nvec(f) - 1)));
-	put32(cs + CAP_MSIX + 4, BAR_MSIX);	/* BIR 0 */
-	put32(cs + CAP_MSIX + 8, BAR_PBA);
+	le32_put(cs + CAP_MSIX + 4, BAR_MSIX);	/* BIR 0 */
+	le32_put(cs + CAP_MSIX + 8, BAR_PBA);
 	cap_virtio(cs, CAP_COMMON, CAP_NOTIFY, 16, VIRTIO_CAP_COMMON,
 	    BAR_COMMON, COMMON_LEN);
 	cap_virtio(cs, CAP_NOTIFY, CAP_ISR, 20, VIRTIO_CAP_NOTIFY,
 	    BAR_NOTIFY, NOTIFY_MULT * f->pf_nqueues);
-	put32(cs + CAP_NOTIFY + 16, NOTIFY_MULT);
+	le32_put(cs + CAP_NOTIFY + 16, NOTIFY_MULT);
 	cap_virtio(cs, CAP_ISR, CAP_DEVICE, 16, VIRTIO_CAP_ISR, BAR_ISR, 1);
 	cap_virtio(cs, CAP_DEVICE, CAP_PCICFG, 16, VIRTIO_CAP_DEVICE,
 	    BAR_DEVICE, f->pf_devcfg_len);
 	cap_virtio(cs, CAP_PCICFG, 0, 20, VIRTIO_CAP_PCICFG, 0, 0);
 	cs[CAP_PCICFG_BAR] = f->pf_cfgwin_bar;
-	put32(cs + CAP_PCICFG_OFF, f->pf_cfgwin_off);
-	put32(cs + CAP_PCICFG_LEN, f->pf_cfgwin_len);
+	le32_put(cs + CAP_PCICFG_OFF, f->pf_cfgwin_off);
+	le32_put(cs + CAP_PCICFG_LEN, f->pf_cfgwin_len);
 	memcpy(cs + CAP_PCICFG_DATA, f->pf_cfgwin_data, 4);
 }
 
@@ -300,8 +268,8 @@ static void
 bridge_conf(uint8_t *cs)
 {
 	memset(cs, 0, VPCI_CONF_SIZE);
-	put16(cs + PCI_VENDOR, BRIDGE_VENDOR);
-	put16(cs + PCI_DEVICE, BRIDGE_DEVICE);
+	le16_put(cs + PCI_VENDOR, BRIDGE_VENDOR);
+	le16_put(cs + PCI_DEVICE, BRIDGE_DEVICE);
 	cs[PCI_CLASS + 2] = 0x06;	/* bridge, host */
 }
 
@@ -335,14 +303,14 @@ fn_conf_write(struct vpci *p, unsigned int i, unsigned int off,
 	fn_conf(f, cs);
 	memcpy(cs + off, val, len);
 	if (touches(off, len, PCI_COMMAND, 2))
-		f->pf_command = get16(cs + PCI_COMMAND) & (PCI_COMMAND_MEM |
+		f->pf_command = le16_get(cs + PCI_COMMAND) & (PCI_COMMAND_MEM |
 		    PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
 	if (touches(off, len, PCI_BAR0, 4))
-		f->pf_bar = get32(cs + PCI_BAR0) & ~(VPCI_BAR_SIZE - 1);
+		f->pf_bar = le32_get(cs + PCI_BAR0) & ~(VPCI_BAR_SIZE - 1);
 	if (touches(off, len, PCI_INT_LINE, 1))
 		f->pf_int_line = cs[PCI_INT_LINE];
 	if (touches(off, len, CAP_MSIX + 2, 2)) {
-		ctrl = get16(cs + CAP_MSIX + 2) & (MSIX_CTRL_ENABLE |
+		ctrl = le16_get(cs + CAP_MSIX + 2) & (MSIX_CTRL_ENABLE |
 		    MSIX_CTRL_MASKALL);
 		if (ctrl != f->pf_msix_ctrl) {
 			f->pf_msix_ctrl = ctrl;
@@ -353,9 +321,9 @@ fn_conf_write(struct vpci *p, unsigned int i, unsigned int off,
 	if (touches(off, len, CAP_PCICFG_BAR, 1))
 		f->pf_cfgwin_bar = cs[CAP_PCICFG_BAR];
 	if (touches(off, len, CAP_PCICFG_OFF, 4))
-		f->pf_cfgwin_off = get32(cs + CAP_PCICFG_OFF);
+		f->pf_cfgwin_off = le32_get(cs + CAP_PCICFG_OFF);
 	if (touches(off, len, CAP_PCICFG_LEN, 4))
-		f->pf_cfgwin_len = get32(cs + CAP_PCICFG_LEN);
+		f->pf_cfgwin_len = le32_get(cs + CAP_PCICFG_LEN);
 	fn_decode_changed(p, i, old);
 }
 
@@ -444,7 +412,7 @@ vpci_conf_read(struct vpci *p, unsigned int port, unsigned int size)
 	    (a & CONF_ENABLE) && (a & 0x7fff0700U) == 0)
 		(void)conf_access(p, (a >> 11) & 0x1f, (a & 0xfc) +
 		    (port - VPCI_CONF_DATA), val, size, 0);
-	return get32(val) & (size == 4 ? 0xffffffffU :
+	return le32_get(val) & (size == 4 ? 0xffffffffU :
 	    (1U << (size * 8)) - 1);
 }
 
@@ -464,7 +432,7 @@ vpci_conf_write(struct vpci *p, unsigned int port, unsigned int size,
 	}
 	if (port < VPCI_CONF_DATA || port + size > VPCI_CONF_DATA + 4)
 		return;
-	put32(val, v);
+	le32_put(val, v);
 	if ((a & CONF_ENABLE) && (a & 0x7fff0700U) == 0)
 		(void)conf_access(p, (a >> 11) & 0x1f, (a & 0xfc) +
 		    (port - VPCI_CONF_DATA), val, size, 1);
@@ -483,29 +451,29 @@ common_image(const struct vpci_fn *f, uint8_t *cc)
 		df = f->pf_features >> (32 * f->pf_dfsel);
 	if (f->pf_gfsel < 2)
 		gf = f->pf_gfeatures >> (32 * f->pf_gfsel);
-	put32(cc + CC_DFSELECT, f->pf_dfsel);
-	put32(cc + CC_DF, (uint32_t)df);
-	put32(cc + CC_GFSELECT, f->pf_gfsel);
-	put32(cc + CC_GF, (uint32_t)gf);
-	put16(cc + CC_MSIX, f->pf_cfg_vector);
-	put16(cc + CC_NUMQ, (uint16_t)f->pf_nqueues);
+	le32_put(cc + CC_DFSELECT, f->pf_dfsel);
+	le32_put(cc + CC_DF, (uint32_t)df);
+	le32_put(cc + CC_GFSELECT, f->pf_gfsel);
+	le32_put(cc + CC_GF, (uint32_t)gf);
+	le16_put(cc + CC_MSIX, f->pf_cfg_vector);
+	le16_put(cc + CC_NUMQ, (uint16_t)f->pf_nqueues);
 	cc[CC_STATUS] = f->pf_status;
 	cc[CC_GENERATION] = 0;		/* the config never changes */
-	put16(cc + CC_QSELECT, f->pf_qsel);
+	le16_put(cc + CC_QSELECT, f->pf_qsel);
 	if (f->pf_qsel < f->pf_nqueues)
 		q = &f->pf_q[f->pf_qsel];
 	if (q == NULL) {
 		/* no such queue: size 0 says so (virtio 1.1 4.1.4.3) */
-		put16(cc + CC_QMSIX, VPCI_NO_VECTOR);
+		le16_put(cc + CC_QMSIX, VPCI_NO_VECTOR);
 		return;
 	}
-	put16(cc + CC_QSIZE, q->pq_size);
-	put16(cc + CC_QMSIX, q->pq_vector);
-	put16(cc + CC_QENABLE, q->pq_enable);
-	put16(cc + CC_QNOTIFYOFF, f->pf_qsel);
-	put64(cc + CC_QDESC, q->pq_desc);
-	put64(cc + CC_QDRIVER, q->pq_avail);
-	put64(cc + CC_QDEVICE, q->pq_used);
+	le16_put(cc + CC_QSIZE, q->pq_size);
+	le16_put(cc + CC_QMSIX, q->pq_vector);
+	le16_put(cc + CC_QENABLE, q->pq_enable);
+	le16_put(cc + CC_QNOTIFYOFF, f->pf_qsel);
+	le64_put(cc + CC_QDESC, q->pq_desc);
+	le64_put(cc + CC_QDRIVER, q->pq_avail);
+	le64_put(cc + CC_QDEVICE, q->pq_used);
 }
 
 static int
@@ -570,28 +538,25 @@ common_write(struct vpci *p, unsigned int i, unsigned int off,
 	struct vpci_fn *f = &p->vp_fn[i];
 	struct vpci_queue *q;
 	uint8_t cc[COMMON_LEN];
-	uint16_t v;
 
 	common_image(f, cc);
 	memcpy(cc + off, val, len);
 	if (touches(off, len, CC_DFSELECT, 4))
-		f->pf_dfsel = get32(cc + CC_DFSELECT);
+		f->pf_dfsel = le32_get(cc + CC_DFSELECT);
 	if (touches(off, len, CC_GFSELECT, 4))
-		f->pf_gfsel = get32(cc + CC_GFSELECT);
+		f->pf_gfsel = le32_get(cc + CC_GFSELECT);
 	/* the features are fixed once FEATURES_OK is accepted */
 	if (touches(off, len, CC_GF, 4) && f->pf_gfsel < 2 &&
 	    !(f->pf_status & STATUS_FEATURES_OK)) {
 		unsigned int sh = 32 * f->pf_gfsel;
 
 		f->pf_gfeatures = (f->pf_gfeatures & ~(0xffffffffULL << sh)) |
-		    (uint64_t)get32(cc + CC_GF) << sh;
+		    (uint64_t)le32_get(cc + CC_GF) << sh;
 	}
-	if (touches(off, len, CC_MSIX, 2)) {
-		v = get16(cc + CC_MSIX);
-		f->pf_cfg_vector = v < fn_nvec(f) ? v : VPCI_NO_VECTOR;
-	}
+	if (touches(off, len, CC_MSIX, 2))
+		f->pf_cfg_vector = fn_vector(f, le16_get(cc + CC_MSIX));
 	if (touches(off, len, CC_QSELECT, 2))
-		f->pf_qsel = get16(cc + CC_QSELECT);
+		f->pf_qsel = le16_get(cc + CC_QSELECT);
 	if (touches(off, len, CC_STATUS, 1))
 		fn_status(p, i, cc[CC_STATUS]);
 	if (f->pf_qsel >= f->pf_nqueues)
@@ -600,19 +565,17 @@ common_write(struct vpci *p, unsigned int i, unsigned int off,
 	/* a live queue's registers are read-only */
 	if (!q->pq_enable) {
 		if (touches(off, len, CC_QSIZE, 2))
-			q->pq_size = get16(cc + CC_QSIZE);
-		if (touches(off, len, CC_QMSIX, 2)) {
-			v = get16(cc + CC_QMSIX);
-			q->pq_vector = v < fn_nvec(f) ? v : VPCI_NO_VECTOR;
-		}
+			q->pq_size = le16_get(cc + CC_QSIZE);
+		if (touches(off, len, CC_QMSIX, 2))
+			q->pq_vector = fn_vector(f, le16_get(cc + CC_QMSIX));
 		if (touches(off, len, CC_QDESC, 8))
-			q->pq_desc = get64(cc + CC_QDESC);
+			q->pq_desc = le64_get(cc + CC_QDESC);
 		if (touches(off, len, CC_QDRIVER, 8))
-			q->pq_avail = get64(cc + CC_QDRIVER);
+			q->pq_avail = le64_get(cc + CC_QDRIVER);
 		if (touches(off, len, CC_QDEVICE, 8))
-			q->pq_used = get64(cc + CC_QDEVICE);
+			q->pq_used = le64_get(cc + CC_QDEVICE);
 	}
-	if (touches(off, len, CC_QENABLE, 2) && get16(cc + CC_QENABLE) == 1)
+	if (touches(off, len, CC_QENABLE, 2) && le16_get(cc + CC_QENABLE) == 1)
 		fn_queue_enable(p, i);
 }
 
@@ -631,19 +594,19 @@ msix_access(struct vpci *p, unsigned int i, uint32_t off, uint8_t *val,
 		return;
 	}
 	m = &f->pf_msix[v];
-	put32(e, m->mx_addr_lo);
-	put32(e + 4, m->mx_addr_hi);
-	put32(e + 8, m->mx_data);
-	put32(e + 12, m->mx_ctrl);
+	le32_put(e, m->mx_addr_lo);
+	le32_put(e + 4, m->mx_addr_hi);
+	le32_put(e + 8, m->mx_data);
+	le32_put(e + 12, m->mx_ctrl);
 	if (!write) {
 		memcpy(val, e + k, len);
 		return;
 	}
 	memcpy(e + k, val, len);
-	m->mx_addr_lo = get32(e) & ~3U;
-	m->mx_addr_hi = get32(e + 4);
-	m->mx_data = get32(e + 8);
-	m->mx_ctrl = get32(e + 12) & MSIX_ENTRY_MASKED;
+	m->mx_addr_lo = le32_get(e) & ~3U;
+	m->mx_addr_hi = le32_get(e + 4);
+	m->mx_data = le32_get(e + 8);
+	m->mx_ctrl = le32_get(e + 12) & MSIX_ENTRY_MASKED;
 	if (p->vp_ops->irq_changed != NULL)
 		p->vp_ops->irq_changed(p->vp_arg, i);
 }

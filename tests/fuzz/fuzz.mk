@@ -78,7 +78,7 @@ $(FUZZ_DIR)/fuzz_pgtable: xen/pgtable.c
 $(FUZZ_DIR)/fuzz_hvmboot: xen/hvmboot.c xen/elf.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_uart: xen/uart.c
 $(FUZZ_DIR)/fuzz_vpci: xen/vpci.c
-$(FUZZ_DIR)/fuzz_vmreq: controld/request.c
+$(FUZZ_DIR)/fuzz_vmreq: controld/request.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_vmreq: FUZZ_LIBS := -ljson-c
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
 $(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/opts.c xen/lib/log.c

@@ -6,16 +6,7 @@
 # the VBD reads back with the same SHA-256 in the guest and in the disk
 # file, and the guest's, the VIF's, the tap's and the VBD's counters agree.
 . "$(dirname "$0")/../lib.sh"
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	echo "SKIP: qemu-system-x86_64 is not installed (scripts/deps.sh" \
-	    "installs it); HVM tests not run"
-	exit 77
-fi
-if [ ! -f "$XENO_ROOT/$BUILD/guests/linux/vmlinuz" ]; then
-	echo "SKIP: no Linux guest in $BUILD/guests/linux (make linux-guest);" \
-	    "HVM tests not run"
-	exit 77
-fi
+need_hvm_host
 HVM_LOG=$T/console.log "$XENO_ROOT/tests/hvm/run-host.sh" \
     "$XENO_ROOT/tests/hvm/linux_devices.sh" 300
 rc=$?

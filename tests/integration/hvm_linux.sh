@@ -8,16 +8,7 @@
 # xeno-hv and the counters, the boot timer is recorded, a truncated
 # bzImage is refused.  Needs `make linux-guest` (make test builds it).
 . "$(dirname "$0")/../lib.sh"
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	echo "SKIP: qemu-system-x86_64 is not installed (scripts/deps.sh" \
-	    "installs it); HVM tests not run"
-	exit 77
-fi
-if [ ! -f "$XENO_ROOT/$BUILD/guests/linux/vmlinuz" ]; then
-	echo "SKIP: no Linux guest in $BUILD/guests/linux (make linux-guest);" \
-	    "HVM tests not run"
-	exit 77
-fi
+need_hvm_host
 HVM_LOG=$T/console.log "$XENO_ROOT/tests/hvm/run-host.sh" \
     "$XENO_ROOT/tests/hvm/linux_boot.sh" 300
 rc=$?
