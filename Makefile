@@ -59,7 +59,7 @@ BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
 
 .PHONY: all deps test test-asan test-valgrind bench demo clean format
 
-all: $(HV) guests $(UNIT_BINS) $(BENCH_BINS) vfr fuzz-build
+all: $(HV) $(CTLD) $(BUILD)/tests/hn_tool guests $(UNIT_BINS) $(BENCH_BINS) vfr fuzz-build
 
 include xen/guests/guests.mk
 include xen/guests/linux/linux.mk
@@ -103,6 +103,57 @@ $(CTLD_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h \
 	$(CC) $(XCFLAGS) -Icontrold -MF $(BUILD)/obj/tests/$*.d \
 	    -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< $(CTLD_PURE) \
 	    xen/lib/log.c -ljson-c
+
+# controld's parts that need OpenSSL or a host, tested alone.
+CTLD_SSL_TESTS := $(BUILD)/tests/test_token $(BUILD)/tests/test_tls
+$(CTLD_SSL_TESTS): $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h \
+    controld/%.c controld/controld.h
+	@mkdir -p $(@D) $(BUILD)/obj/tests
+	$(CC) $(XCFLAGS) -Icontrold -MF $(BUILD)/obj/tests/test_$*.d \
+	    -Itests/unit $(HV_LDFLAGS:-static=) -o $@ $< controld/$*.c \
+	    xen/lib/log.c -lssl -lcrypto
+
+$(BUILD)/tests/hn_tool: tests/tools/hn_tool.c controld/hostnet.c \
+    controld/controld.h
+	@mkdir -p $(@D) $(BUILD)/obj/tests
+	$(CC) $(XCFLAGS) -Icontrold -MF $(BUILD)/obj/tests/hn_tool.d \
+	    $(HV_LDFLAGS:-static=) -o $@ $< controld/hostnet.c xen/lib/log.c
+
+# The embedded PostgreSQL and the migrations, against a real cluster.
+$(BUILD)/tests/test_db: tests/unit/test_db.c tests/unit/t.h controld/db.c \
+    controld/controld.h $(BUILD)/controld/migrations.c
+	@mkdir -p $(@D) $(BUILD)/obj/tests
+	$(CC) $(XCFLAGS) -Icontrold -I/usr/include/postgresql \
+	    -MF $(BUILD)/obj/tests/test_db.d -Itests/unit \
+	    $(HV_LDFLAGS:-static=) -o $@ $< controld/db.c \
+	    $(BUILD)/controld/migrations.c xen/lib/log.c -lpq
+
+# xeno-controld: glibc and dynamic (libevent, OpenSSL, libpq, json-c, all
+# from Debian).  The SQL migrations in sql/ are compiled in.
+CTLD	:= $(BUILD)/xeno-controld
+CTLD_SRCS := controld/main.c controld/api.c controld/vm.c controld/sql.c \
+	   controld/db.c controld/token.c controld/tls.c controld/hostnet.c \
+	   $(CTLD_PURE)
+CTLD_OBJS := $(CTLD_SRCS:%.c=$(BUILD)/obj/%.o) \
+	   $(BUILD)/obj/controld/migrations.o
+CTLD_CFLAGS := -Icontrold -I/usr/include/postgresql
+CTLD_LIBS := -levent -levent_openssl -lssl -lcrypto -lpq -ljson-c
+
+$(BUILD)/controld/migrations.c: scripts/embed-sql.sh $(wildcard sql/*.sql)
+	@mkdir -p $(@D)
+	sh scripts/embed-sql.sh $@ $(sort $(wildcard sql/*.sql))
+
+$(BUILD)/obj/controld/%.o: controld/%.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CTLD_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/controld/migrations.o: $(BUILD)/controld/migrations.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CTLD_CFLAGS) -c -o $@ $<
+
+$(CTLD): $(CTLD_OBJS) $(HV_LIB)
+	$(CC) $(XCFLAGS) $(HV_LDFLAGS:-static=) -o $@ $(CTLD_OBJS) $(HV_LIB) \
+	    $(CTLD_LIBS) $(LDLIBS)
 
 # Unit tests of the vfr-rules language also need the user-side library.
 $(BUILD)/tests/test_vfr%: tests/unit/test_vfr%.c tests/unit/t.h $(HV_LIB) \

@@ -31,6 +31,12 @@ kmod
 gzip
 xz-utils
 libjson-c-dev
+libevent-dev
+libssl-dev
+libpq-dev
+postgresql
+openssl
+wrk
 "
 
 missing=""

@@ -9,9 +9,11 @@ XENO_GUESTS=${XENO_GUESTS:-$XENO_ROOT/$BUILD/guests}
 T=$(mktemp -d /tmp/xeno-test.XXXXXX)
 T_PIDS=()
 T_NETNS=()
+T_HOOKS=()
 
 t_cleanup() {
 	local p all=()
+	for p in "${T_HOOKS[@]}"; do eval "$p"; done
 	# `in_ns CMD &` makes a subshell: stop its children by PID too
 	for p in "${T_PIDS[@]}"; do
 		all+=($(pgrep -P "$p" 2>/dev/null) "$p")
@@ -126,3 +128,110 @@ tap_new() {
 
 # A counter of a network interface in the test namespace.
 if_stat() { in_ns cat "/sys/class/net/$1/statistics/$2"; }
+
+# xeno-controld on loopback with its private PostgreSQL in $CTLD_STATE.
+# ctld_start [OPTIONS...]: starts it, waits until it serves, and sets
+# CTLD_PID, CTLD_URL and OP (the operator token from the first start).
+# Whatever happens, the test's end stops every xeno-hv it spawned and its
+# PostgreSQL (a controld killed with SIGKILL leaves both running).
+XENO_CTLD=${XENO_CTLD:-$XENO_ROOT/$BUILD/xeno-controld}
+CTLD_STATE=$T/ctld
+CTLD_PID=""
+ctld_hooks_set=0
+ctld_start() {
+	mkdir -p "$CTLD_STATE/images"
+	chmod 711 "$T"	# PostgreSQL runs as its own user below it
+	[ -e "$CTLD_STATE/images/hello.elf" ] ||
+	    cp "$XENO_GUESTS/hello.elf" "$CTLD_STATE/images/hello.elf"
+	rm -f "$CTLD_STATE/controld.url"
+	if [ $ctld_hooks_set = 0 ]; then
+		T_HOOKS+=("ctld_reap")
+		ctld_hooks_set=1
+	fi
+	${CTLD_NS:+ip netns exec "$CTLD_NS"} "$XENO_CTLD" --state \
+	    "$CTLD_STATE" --listen 127.0.0.1:0 "$@" >>"$T/controld.log" 2>&1 &
+	CTLD_PID=$!
+	T_PIDS+=("$CTLD_PID")
+	local n=400
+	while [ ! -s "$CTLD_STATE/controld.url" ]; do
+		kill -0 "$CTLD_PID" 2>/dev/null ||
+		    { cat "$T/controld.log"; fail "xeno-controld exited"; }
+		n=$((n - 1)); [ $n -gt 0 ] ||
+		    { cat "$T/controld.log"; fail "xeno-controld not ready"; }
+		sleep 0.05
+	done
+	CTLD_URL=$(cat "$CTLD_STATE/controld.url")
+	OP=$(cat "$CTLD_STATE/operator.token")
+}
+# SIGTERM and wait: controld exits, its domains keep running.
+ctld_stop() {
+	kill -TERM "$CTLD_PID" 2>/dev/null
+	wait "$CTLD_PID" 2>/dev/null
+}
+ctld_reap() {
+	local pid n=100
+	pkill -KILL -f -- "--stats $CTLD_STATE/" 2>/dev/null
+	pid=$(head -1 "$CTLD_STATE/pg/data/postmaster.pid" 2>/dev/null) ||
+	    return 0
+	kill -QUIT "$pid" 2>/dev/null || return 0	# immediate shutdown
+	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do
+		sleep 0.05; n=$((n - 1))
+	done
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+# api TOKEN METHOD PATH [curl args...]: prints the HTTP status; the body
+# is in $T/body.
+api() {
+	local tok=$1 m=$2 p=$3; shift 3
+	${CTLD_NS:+ip netns exec "$CTLD_NS"} curl -sS --cacert \
+	    "$CTLD_STATE/tls/cert.pem" -o "${BODY:-$T/body}" -w '%{http_code}' \
+	    -X "$m" -H "Authorization: Bearer $tok" "$@" "$CTLD_URL$p"
+}
+body() { jq -r "$1" "$T/body"; }
+# Expect status $1 from api $2...; then the body is in $T/body.
+api_expect() {
+	local want=$1 got; shift
+	got=$(api "$@")
+	[ "$got" = "$want" ] ||
+	    fail "$2 $3: HTTP $got, wanted $want: $(head -c 400 "$T/body")"
+}
+# Is PID running (a zombie is not)?
+alive() {
+	kill -0 "$1" 2>/dev/null &&
+	    [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+# SQL on controld's database.
+psql_ctld() {
+	psql "host=$CTLD_STATE/pg/run dbname=xeno user=xeno" -XAtqc "$1"
+}
+# A tenant with BALANCE (micro-credits) and a tenant token: sets TENANT,
+# TT.  tenant_new NAME BALANCE [QUOTAS-JSON]
+tenant_new() {
+	api_expect 201 "$OP" POST /v1/tenants \
+	    -d "{\"name\":\"$1\",\"balance\":$2${3:+,\"quotas\":$3}}"
+	TENANT=$(body .id)
+	api_expect 201 "$OP" POST /v1/tokens \
+	    -d "{\"role\":\"tenant\",\"tenant\":$TENANT}"
+	TT=$(body .token)
+}
+# Wait until VM $2's state (as token $1 sees it) is $3 (up to $4 s).
+vm_wait_state() {
+	local n=$(( ${4:-10} * 20 )) s=""
+	while [ $n -gt 0 ]; do
+		api "$1" GET "/v1/vms/$2" >/dev/null
+		s=$(body .state)
+		[ "$s" = "$3" ] && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	fail "VM $2 is '$s', not '$3' after ${4:-10} s"
+}
+need_ctld() {
+	need_kvm
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+		echo "SKIP: PostgreSQL server not installed (scripts/deps.sh" \
+		    "installs it); controld tests not run"
+		exit 77
+	fi
+}

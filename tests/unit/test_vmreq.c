@@ -25,6 +25,11 @@ static const struct bad {
 	{ "{", "ends inside" },
 	{ "{\"vcpus\":1,}", "malformed JSON" },
 	{ "[1,2]", "must be a JSON object" },
+	{ "{\"vcpus\":1,\"memory_mib\":16,\"image\":\"a\",\"duration_s\":1,"
+	    "\"network_mbps\":10}", "network_mbps: needs \"network\": true" },
+	{ "{\"vcpus\":1,\"memory_mib\":16,\"image\":\"a\",\"duration_s\":1,"
+	    "\"network\":true,\"network_mbps\":0}", "network_mbps: must be an "
+	    "integer from 1 to 100000" },
 	{ "{\"vcpus\":1} x", "malformed JSON at byte 12" },
 	/* json-c takes single quotes even when strict: still refused */
 	{ "{'vcpus':1}", "memory_mib: required" },
@@ -91,7 +96,8 @@ main(void)
 
 	CHECK(dec("{\"vcpus\":2,\"memory_mib\":256,\"image\":\"hello.elf\","
 	    "\"name\":\"web-1\",\"duration_s\":3600,\"max_price\":2000000,"
-	    "\"network\":true,\"dry_run\":false,\"args\":\"seconds=5\","
+	    "\"network\":true,\"network_mbps\":250,\"dry_run\":false,"
+	    "\"args\":\"seconds=5\","
 	    "\"disk\":{\"base\":\"debian-12\",\"size_mib\":1024}}\n", &r, err,
 	    sizeof(err)) == 0);
 	CHECK_EQ(r.vr_vcpus, 2);
@@ -101,6 +107,7 @@ main(void)
 	CHECK_EQ(r.vr_seconds, 3600);
 	CHECK(r.vr_has_max_price && r.vr_max_price == 2000000);
 	CHECK(r.vr_network == 1 && r.vr_dry_run == 0);
+	CHECK_EQ(r.vr_net_mbps, 250);
 	CHECK(strcmp(r.vr_args, "seconds=5") == 0);
 	CHECK(r.vr_has_disk && strcmp(r.vr_disk_base, "debian-12") == 0 &&
 	    r.vr_disk_mib == 1024);

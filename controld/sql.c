@@ -1,0 +1,135 @@
+/*
+ * Small helpers over libpq for the daemon's one connection: text
+ * parameters (never SQL built by printf), one call per statement, errors
+ * logged once here and returned as -1 / NULL.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "controld.h"
+#include "xeno/log.h"
+
+void
+sqlp_init(struct sqlp *p)
+{
+	p->sp_n = 0;
+}
+
+void
+sqlp_i64(struct sqlp *p, int64_t v)
+{
+	if (p->sp_n >= SQL_MAXP)
+		fatalx("sqlp: more than %d parameters", SQL_MAXP);
+	snprintf(p->sp_buf[p->sp_n], sizeof(p->sp_buf[0]), "%" PRId64, v);
+	p->sp_v[p->sp_n] = p->sp_buf[p->sp_n];
+	p->sp_n++;
+}
+
+void
+sqlp_str(struct sqlp *p, const char *s)
+{
+	if (p->sp_n >= SQL_MAXP)
+		fatalx("sqlp: more than %d parameters", SQL_MAXP);
+	p->sp_v[p->sp_n++] = s;
+}
+
+void
+sqlp_null(struct sqlp *p)
+{
+	sqlp_str(p, NULL);
+}
+
+/* A statement that returns rows (or not): the result, or NULL. */
+PGresult *
+sql_q(const char *q, const struct sqlp *p)
+{
+	PGresult *r;
+	ExecStatusType st;
+
+	r = PQexecParams((PGconn *)ctld->c_db, q, p != NULL ? p->sp_n : 0,
+	    NULL, p != NULL ? p->sp_v : NULL, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		log_warnx("sql: %s (in: %.80s)", PQresultErrorMessage(r), q);
+		PQclear(r);
+		if (PQstatus((PGconn *)ctld->c_db) == CONNECTION_BAD)
+			PQreset((PGconn *)ctld->c_db);
+		errno = EIO;
+		return NULL;
+	}
+	return r;
+}
+
+int
+sql_exec(const char *q, const struct sqlp *p)
+{
+	PGresult *r;
+
+	if ((r = sql_q(q, p)) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+sql_begin(void)
+{
+	return sql_exec("BEGIN", NULL);
+}
+
+int
+sql_commit(void)
+{
+	return sql_exec("COMMIT", NULL);
+}
+
+void
+sql_rollback(void)
+{
+	PGresult *r = PQexec((PGconn *)ctld->c_db, "ROLLBACK");
+
+	PQclear(r);
+}
+
+int64_t
+sql_i64(PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+const char *
+sql_str(PGresult *r, int row, int col)
+{
+	return PQgetvalue(r, row, col);
+}
+
+int
+sql_isnull(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col);
+}
+
+int
+sql_ntuples(PGresult *r)
+{
+	return PQntuples(r);
+}
+
+void
+sql_free(PGresult *r)
+{
+	PQclear(r);
+}
+
+const char *
+sql_error(void)
+{
+	return PQerrorMessage((PGconn *)ctld->c_db);
+}
