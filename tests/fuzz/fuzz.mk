@@ -80,6 +80,8 @@ $(FUZZ_DIR)/fuzz_uart: xen/uart.c
 $(FUZZ_DIR)/fuzz_vpci: xen/vpci.c
 $(FUZZ_DIR)/fuzz_vmreq: controld/request.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_vmreq: FUZZ_LIBS := -ljson-c
+$(FUZZ_DIR)/fuzz_apireq: controld/request.c controld/token.c xen/lib/log.c
+$(FUZZ_DIR)/fuzz_apireq: FUZZ_LIBS := -ljson-c -lcrypto
 $(FUZZ_DIR)/fuzz_virtq: xen/virtio/virtq.c xen/virtio/virtq.h
 $(FUZZ_DIR)/fuzz_blk: xen/virtio/blk.c xen/virtio/virtq.c xen/opts.c xen/lib/log.c
 $(FUZZ_DIR)/fuzz_net: xen/virtio/net.c xen/virtio/ratelimit.c \
