@@ -1,6 +1,7 @@
 #!/bin/bash
-# make demo: a few PV guests on xeno-hv and their counters.  Grows into the
-# platform demo (controld, PostgreSQL, billing) as those parts land.
+# make demo: the platform end to end (xeno-controld with its private
+# PostgreSQL: a tenant rents a VM over HTTPS and pays for what it used),
+# then a few PV guests on xeno-hv directly and their counters.
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -9,8 +10,12 @@ G=$B/guests
 D=$(mktemp -d /tmp/xeno-demo.XXXXXX)
 pids=()
 NS=xeno-demo-$$
+cpid=""
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# controld stops its PostgreSQL on SIGTERM; its VMs are ours to stop
+	[ -n "$cpid" ] && wait "$cpid" 2>/dev/null || true
+	pkill -f -- "--stats $D/ctld/" 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
 	rm -rf "$D"
 }
@@ -21,6 +26,49 @@ if [ ! -c /dev/kvm ]; then
 	exit 1
 fi
 say() { printf '\n== %s\n' "$*"; }
+
+say "xeno-controld: the Domain0 daemon, its HTTPS API and private PostgreSQL"
+S=$D/ctld
+mkdir -p "$S/images"
+chmod 711 "$D"		# PostgreSQL runs as its own user below it
+cp $G/hello.elf "$S/images/"
+$B/xeno-controld --state "$S" --listen 127.0.0.1:0 --memory 1G --vcpus 8 \
+    >$D/controld.log 2>&1 &
+cpid=$!
+pids+=($cpid)
+for i in $(seq 600); do [ -s "$S/controld.url" ] && break; sleep 0.05; done
+U=$(cat "$S/controld.url")
+OP=$(cat "$S/operator.token")
+api() {	# TOKEN curl-args...
+	local t=$1; shift
+	curl -sS --cacert "$S/tls/cert.pem" -H "Authorization: Bearer $t" "$@"
+	echo
+}
+echo "controld at $U; operator token in $S/operator.token"
+echo "-- operator: prices, a tenant with 10 credits, its token"
+api "$OP" -X PATCH $U/v1/host -d '{"price_vcpu_hour":3600000,"price_gib_hour":360000}' |
+    jq -c '{capacity, prices}'
+api "$OP" $U/v1/tenants -d '{"name":"acme","balance":10000000,"quotas":{"vms":5}}' |
+    jq -c '{id, name, balance, quotas}'
+TT=$(api "$OP" $U/v1/tokens -d '{"role":"tenant","tenant":1}' | jq -r .token)
+echo "-- tenant: a VM for 60 s (hello, idle for 3 s)"
+vm=$(api "$TT" $U/v1/vms -d '{"vcpus":1,"memory_mib":16,"image":"hello","duration_s":60,"args":"sleep_ms=3000"}')
+echo "$vm" | jq -c '{id, state, price, reserved, lease_end}'
+id=$(echo "$vm" | jq .id)
+sleep 0.5
+api "$TT" $U/v1/vms/$id | jq -c '{state, pid, boot, counters, cost_so_far, time_left_s}'
+echo "-- its console:"
+api "$TT" $U/v1/vms/$id/console
+echo "-- too big for this host: refused at once, saying which limit"
+api "$TT" $U/v1/vms -d '{"vcpus":1,"memory_mib":4096,"image":"hello","duration_s":60}' | jq -c .
+sleep 3
+echo "-- the guest exited after 3 s; what was recorded and charged:"
+api "$TT" $U/v1/vms/$id | jq -c '{state, end_reason, ended_at, cost_so_far, counters}'
+api "$TT" $U/v1/usage | jq -c '.[0] | {vm, seconds, cpu_ns, cost}'
+api "$TT" $U/v1/tenants/1 | jq -c '{balance, committed, available}'
+api "$OP" "$U/v1/decisions?limit=2" | jq -c '.[] | {kind, reason, requested, available, cost}'
+kill -TERM $cpid; wait $cpid || true; cpid=""
+echo "controld stopped, and its PostgreSQL with it; running VMs would have stayed up"
 
 say "hello: boot a PV unikernel and read its counters"
 $HV run --image $G/hello.elf --mem 16M --args "greeting=demo" --stats $D/hello.stats
