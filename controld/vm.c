@@ -564,24 +564,60 @@ retry:
 	evtimer_add(d->d_ev_retry, &tv);
 }
 
+/* Has pid gone (or is it a zombie nobody reaped yet)? */
+static int
+pid_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' */
+	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* xeno-hv has exited (pidfd readable), or, without pidfds, maybe. */
 static void
 dom_exited(evutil_socket_t fd, short ev, void *arg)
 {
 	struct dom *d = arg;
 	int status = -1, st;
+	pid_t w;
 
 	(void)fd, (void)ev;
+	w = waitpid(d->d_pid, &st, WNOHANG);
+	if (w == d->d_pid)
+		status = st;
+	else if (d->d_pidfd == -1 && (w == 0 || !pid_gone(d->d_pid)))
+		return;		/* polling: still running */
 	event_del(d->d_ev_exit);
 	if (d->d_ev_kill != NULL)
 		evtimer_del(d->d_ev_kill);
 	if (d->d_ev_lease != NULL)
 		evtimer_del(d->d_ev_lease);
-	if (waitpid(d->d_pid, &st, WNOHANG) == d->d_pid)
-		status = st;
 	/* the last console bytes are in the socket still */
 	if (d->d_confd != -1)
 		dom_console_read(d->d_confd, EV_READ, d);
 	dom_finish(d, status);
+}
+
+/* Through the pidfd, which cannot hit a reused pid; kill() without. */
+static int
+dom_signal(struct dom *d, int sig)
+{
+	if (d->d_pidfd != -1)
+		return pidfd_send_signal(d->d_pidfd, sig, NULL, 0);
+	return kill(d->d_pid, sig);
 }
 
 static void
@@ -592,7 +628,7 @@ dom_kill(evutil_socket_t fd, short ev, void *arg)
 	(void)fd, (void)ev;
 	log_warnx("vm %" PRId64 ": xeno-hv still running after SIGTERM; "
 	    "SIGKILL", d->d_id);
-	(void)pidfd_send_signal(d->d_pidfd, SIGKILL, NULL, 0);
+	(void)dom_signal(d, SIGKILL);
 }
 
 /*
@@ -606,14 +642,13 @@ dom_end(struct dom *d, const char *final, unsigned int grace)
 
 	if (d->d_ending == NULL || strcmp(final, "destroyed") == 0)
 		d->d_ending = final;
-	if (d->d_pidfd == -1) {
+	if (d->d_ev_exit == NULL) {	/* never started */
 		dom_finish(d, -1);
 		return;
 	}
 	if (strcmp(d->d_state, "stopping") != 0)
 		dom_set_state(d, "stopping");
-	if (pidfd_send_signal(d->d_pidfd, SIGTERM, NULL, 0) == -1 &&
-	    errno != ESRCH)
+	if (dom_signal(d, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("vm %" PRId64 ": SIGTERM", d->d_id);
 	if (d->d_ev_kill == NULL &&
 	    (d->d_ev_kill = evtimer_new(ctld->c_base, dom_kill, d)) == NULL)
@@ -657,11 +692,21 @@ dom_arm_lease(struct dom *d)
 static int
 dom_watch(struct dom *d)
 {
-	if ((d->d_pidfd = pidfd_open(d->d_pid, 0)) == -1)
+	struct timeval tv = { 0, 50000 };
+
+	if ((d->d_pidfd = pidfd_open(d->d_pid, 0)) != -1) {
+		if ((d->d_ev_exit = event_new(ctld->c_base, d->d_pidfd,
+		    EV_READ, dom_exited, d)) == NULL ||
+		    event_add(d->d_ev_exit, NULL) == -1)
+			fatal("exit event");
+	} else if (errno == ENOSYS) {
+		/* no pidfds (Linux < 5.3, valgrind): look every 50 ms */
+		if ((d->d_ev_exit = event_new(ctld->c_base, -1, EV_PERSIST,
+		    dom_exited, d)) == NULL || event_add(d->d_ev_exit, &tv) ==
+		    -1)
+			fatal("exit event");
+	} else
 		return -1;
-	if ((d->d_ev_exit = event_new(ctld->c_base, d->d_pidfd, EV_READ,
-	    dom_exited, d)) == NULL || event_add(d->d_ev_exit, NULL) == -1)
-		fatal("exit event");
 	dom_arm_lease(d);
 	vm_poll_arm();
 	return 0;

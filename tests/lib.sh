@@ -148,7 +148,10 @@ ctld_start() {
 		T_HOOKS+=("ctld_reap")
 		ctld_hooks_set=1
 	fi
-	${CTLD_NS:+ip netns exec "$CTLD_NS"} "$XENO_CTLD" --state \
+	local vg=()
+	[ "${XENO_VALGRIND:-0}" = 1 ] && vg=(valgrind -q --leak-check=full
+	    --errors-for-leak-kinds=definite --error-exitcode=99)
+	${CTLD_NS:+ip netns exec "$CTLD_NS"} "${vg[@]}" "$XENO_CTLD" --state \
 	    "$CTLD_STATE" --listen 127.0.0.1:0 "$@" >>"$T/controld.log" 2>&1 &
 	CTLD_PID=$!
 	T_PIDS+=("$CTLD_PID")
@@ -163,10 +166,18 @@ ctld_start() {
 	CTLD_URL=$(cat "$CTLD_STATE/controld.url")
 	OP=$(cat "$CTLD_STATE/operator.token")
 }
-# SIGTERM and wait: controld exits, its domains keep running.
+# SIGTERM and wait: controld exits 0, its domains keep running; a
+# sanitizer's or valgrind's report in its log fails the test.
 ctld_stop() {
+	local rc
 	kill -TERM "$CTLD_PID" 2>/dev/null
 	wait "$CTLD_PID" 2>/dev/null
+	rc=$?
+	if [ $rc != 0 ] || grep -qE "Sanitizer|runtime error|definitely lost" \
+	    "$T/controld.log"; then
+		tail -40 "$T/controld.log"
+		fail "xeno-controld exited $rc or reported errors"
+	fi
 }
 ctld_reap() {
 	local pid n=100
