@@ -355,6 +355,21 @@ api_qint(struct api_req *ar, const char *key, int64_t lo, int64_t hi,
 	return rc;
 }
 
+/*
+ * ?limit= and ?tenant= of a list; a tenant's (or a one-tenant auditor's)
+ * own tenant always.  0, or -1 with a 400 set.
+ */
+int
+api_scope(struct api_req *ar, int64_t *limit, int64_t *tenant)
+{
+	if (api_qint(ar, "limit", 1, 1000, 100, limit) == -1 ||
+	    api_qint(ar, "tenant", 0, INT64_MAX, 0, tenant) == -1)
+		return -1;
+	if (ar->ar_who.pr_tenant != 0)
+		*tenant = ar->ar_who.pr_tenant;
+	return 0;
+}
+
 /* key: an RFC 3339 UTC time, from ms since the epoch (null if 0). */
 void
 api_time(json_object *o, const char *key, int64_t ms)
@@ -1068,28 +1083,37 @@ token_revoke(struct api_req *ar)
 
 /* The audit trail. */
 
+/* A list query: $1 the tenant in scope (0: all), $2 the limit.  The rows,
+ * or NULL with the reply set. */
+static PGresult *
+api_list(struct api_req *ar, const char *q)
+{
+	int64_t limit, tenant;
+	struct sqlp p;
+	PGresult *r;
+
+	if (api_scope(ar, &limit, &tenant) == -1)
+		return NULL;
+	sqlp_init(&p);
+	sqlp_i64(&p, tenant);
+	sqlp_i64(&p, limit);
+	if ((r = sql_q(q, &p)) == NULL)
+		api_error(ar, 500, "internal", "database error");
+	return r;
+}
+
 static int
 decision_list(struct api_req *ar)
 {
 	json_object *a, *o;
-	struct sqlp p;
 	PGresult *r;
-	int64_t limit, tenant;
 	int i;
 
-	if (api_qint(ar, "limit", 1, 1000, 100, &limit) == -1 ||
-	    api_qint(ar, "tenant", 0, INT64_MAX, 0, &tenant) == -1)
+	if ((r = api_list(ar, "SELECT id, (extract(epoch FROM at) * 1000)"
+	    "::bigint, tenant_id, domain_id, kind, reason, requested, "
+	    "available, cost, inputs::text FROM decisions WHERE $1 = 0 OR "
+	    "tenant_id = $1 ORDER BY id DESC LIMIT $2")) == NULL)
 		return 0;
-	if (ar->ar_who.pr_tenant != 0)
-		tenant = ar->ar_who.pr_tenant;
-	sqlp_init(&p);
-	sqlp_i64(&p, tenant);
-	sqlp_i64(&p, limit);
-	if ((r = sql_q("SELECT id, (extract(epoch FROM at) * 1000)::bigint, "
-	    "tenant_id, domain_id, kind, reason, requested, available, cost, "
-	    "inputs::text FROM decisions WHERE $1 = 0 OR tenant_id = $1 "
-	    "ORDER BY id DESC LIMIT $2", &p)) == NULL)
-		return api_error(ar, 500, "internal", "database error");
 	a = json_object_new_array();
 	for (i = 0; i < sql_ntuples(r); i++) {
 		o = json_object_new_object();
@@ -1125,27 +1149,17 @@ usage_list(struct api_req *ar)
 	    "vcpus", "mem_bytes", "cpu_ns", "net_rx_bytes", "net_tx_bytes",
 	    "disk_rd_bytes", "disk_wr_bytes", "cost" };
 	json_object *a, *o;
-	struct sqlp p;
 	PGresult *r;
-	int64_t limit, tenant;
 	size_t c;
 	int i;
 
-	if (api_qint(ar, "limit", 1, 1000, 100, &limit) == -1 ||
-	    api_qint(ar, "tenant", 0, INT64_MAX, 0, &tenant) == -1)
-		return 0;
-	if (ar->ar_who.pr_tenant != 0)
-		tenant = ar->ar_who.pr_tenant;
-	sqlp_init(&p);
-	sqlp_i64(&p, tenant);
-	sqlp_i64(&p, limit);
-	if ((r = sql_q("SELECT domain_id, tenant_id, "
+	if ((r = api_list(ar, "SELECT domain_id, tenant_id, "
 	    "(extract(epoch FROM started_at) * 1000)::bigint, "
 	    "(extract(epoch FROM ended_at) * 1000)::bigint, seconds, vcpus, "
 	    "mem_bytes, cpu_ns, net_rx_bytes, net_tx_bytes, disk_rd_bytes, "
 	    "disk_wr_bytes, cost FROM usage WHERE $1 = 0 OR tenant_id = $1 "
-	    "ORDER BY ended_at DESC LIMIT $2", &p)) == NULL)
-		return api_error(ar, 500, "internal", "database error");
+	    "ORDER BY ended_at DESC LIMIT $2")) == NULL)
+		return 0;
 	a = json_object_new_array();
 	for (i = 0; i < sql_ntuples(r); i++) {
 		o = json_object_new_object();

@@ -287,7 +287,6 @@ struct ctld {
 extern struct ctld *ctld;
 
 /* main.c */
-uint64_t now_mono_ns(void);
 int64_t	now_real_ms(void);
 
 /* sql.c: parameters are text; a NULL value is SQL NULL */
@@ -343,6 +342,7 @@ int	api_error(struct api_req *, int, const char *, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 int	api_reply(struct api_req *, int, struct json_object *);
 int	api_json(struct api_req *, const struct req_field *, void *, size_t);
+int	api_scope(struct api_req *, int64_t *, int64_t *);
 int	api_qint(struct api_req *, const char *, int64_t, int64_t, int64_t,
 	    int64_t *);
 void	api_time(struct json_object *, const char *, int64_t);

@@ -31,22 +31,10 @@
 
 struct ctld *ctld;
 
-uint64_t
-now_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int64_t
 now_real_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(vmm_realtime_ns() / 1000000);
 }
 
 static void __attribute__((noreturn))
@@ -74,6 +62,25 @@ usage(int code)
 "  --hvm              this host can run HVM (Linux) guests\n"
 "  -d                 debug logging\n");
 	exit(code);
+}
+
+/* --opt N: an integer from lo to hi, or exit 64 saying what was wanted. */
+static uint64_t
+opt_num(const char *opt, const char *arg, uint64_t lo, uint64_t hi,
+    const char *unit)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || *arg == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "xeno-controld: --%s %s: expected %s, %llu to "
+		    "%llu\n", opt, arg, unit, (unsigned long long)lo,
+		    (unsigned long long)hi);
+		exit(64);
+	}
+	return v;
 }
 
 static int
@@ -169,7 +176,6 @@ main(int argc, char **argv)
 	char err[1024], self[300], *slash;
 	struct event *sigterm, *sigint;
 	uint64_t v;
-	char *end;
 	int ch, debug = 0, from, to, rc = 1;
 	ssize_t n;
 
@@ -197,15 +203,8 @@ main(int argc, char **argv)
 		case 'd': debug = 1; break;
 		case 'h': usage(0);
 		case 'V':
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v == 0 ||
-			    v > 1000000) {
-				fprintf(stderr, "xeno-controld: --vcpus %s: "
-				    "expected 1 to 1000000\n", optarg);
-				return 64;
-			}
-			cf->cc_cap.ar_vcpus = v;
+			cf->cc_cap.ar_vcpus = opt_num("vcpus", optarg, 1,
+			    1000000, "CPUs");
 			break;
 		case 'M':
 		case 'K':
@@ -222,24 +221,12 @@ main(int argc, char **argv)
 				cf->cc_cap.ar_disk = v;
 			break;
 		case 'N':
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v > 10000000) {
-				fprintf(stderr, "xeno-controld: --network %s: "
-				    "expected Mbit/s, 0 to 10000000\n", optarg);
-				return 64;
-			}
-			cf->cc_cap.ar_net = v * 1000000;
+			cf->cc_cap.ar_net = opt_num("network", optarg, 0,
+			    10000000, "Mbit/s") * 1000000;
 			break;
 		case 'g':
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v > 3600) {
-				fprintf(stderr, "xeno-controld: --grace %s: "
-				    "expected 0 to 3600 seconds\n", optarg);
-				return 64;
-			}
-			cf->cc_grace = (unsigned int)v;
+			cf->cc_grace = (unsigned int)opt_num("grace", optarg, 0,
+			    3600, "seconds");
 			break;
 		default:
 			usage(64);

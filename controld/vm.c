@@ -1395,12 +1395,9 @@ vm_list(struct api_req *ar)
 	int64_t limit, tenant, live;
 	int i;
 
-	if (api_qint(ar, "limit", 1, 1000, 100, &limit) == -1 ||
-	    api_qint(ar, "tenant", 0, INT64_MAX, 0, &tenant) == -1 ||
+	if (api_scope(ar, &limit, &tenant) == -1 ||
 	    api_qint(ar, "live", 0, 1, 0, &live) == -1)
 		return 0;
-	if (ar->ar_who.pr_tenant != 0)
-		tenant = ar->ar_who.pr_tenant;
 	sqlp_init(&p);
 	sqlp_i64(&p, tenant);
 	sqlp_i64(&p, limit);
@@ -1433,7 +1430,7 @@ vm_create(struct api_req *ar)
 	char err[512], image[400], base[400];
 	json_object *o;
 	int64_t cost;
-	uint64_t accept = now_mono_ns();
+	uint64_t accept = vmm_now_ns();
 	int rc;
 
 	if (vmreq_decode(ar->ar_body, ar->ar_len, &vr, err, sizeof(err)) == -1)
@@ -1657,6 +1654,22 @@ vm_console(struct api_req *ar)
 	return 0;
 }
 
+/* Resources in the API's units: vCPUs, MiB, Mbit/s. */
+static json_object *
+res_api_json(int64_t vcpus, int64_t mem, int64_t disk, int64_t net)
+{
+	json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "vcpus", json_object_new_int64(vcpus));
+	json_object_object_add(c, "memory_mib", json_object_new_int64(
+	    mem >> 20));
+	json_object_object_add(c, "disk_mib", json_object_new_int64(
+	    disk >> 20));
+	json_object_object_add(c, "network_mbps", json_object_new_int64(
+	    net / 1000000));
+	return c;
+}
+
 /* GET /v1/host: capacity, settings, what is held, and every domain. */
 int
 vm_host(struct api_req *ar)
@@ -1706,15 +1719,8 @@ vm_host(struct api_req *ar)
 		json_object_array_add(a, c);
 	}
 	o = json_object_new_object();
-	c = json_object_new_object();
-	json_object_object_add(c, "vcpus", json_object_new_int64(v[0]));
-	json_object_object_add(c, "memory_mib", json_object_new_int64(
-	    v[1] >> 20));
-	json_object_object_add(c, "disk_mib", json_object_new_int64(
-	    v[2] >> 20));
-	json_object_object_add(c, "network_mbps", json_object_new_int64(
-	    v[3] / 1000000));
-	json_object_object_add(o, "capacity", c);
+	json_object_object_add(o, "capacity", res_api_json(v[0], v[1], v[2],
+	    v[3]));
 	c = json_object_new_object();
 	json_object_object_add(c, "vcpu_ratio", json_object_new_int64(v[4]));
 	json_object_object_add(c, "mem_ratio", json_object_new_int64(v[5]));
@@ -1725,15 +1731,8 @@ vm_host(struct api_req *ar)
 	json_object_object_add(c, "vcpu_hour", json_object_new_int64(v[7]));
 	json_object_object_add(c, "gib_hour", json_object_new_int64(v[8]));
 	json_object_object_add(o, "prices", c);
-	c = json_object_new_object();
+	c = res_api_json(held[0], held[1], held[2], held[3]);
 	json_object_object_add(c, "vms", json_object_new_int64(nvms));
-	json_object_object_add(c, "vcpus", json_object_new_int64(held[0]));
-	json_object_object_add(c, "memory_mib", json_object_new_int64(
-	    held[1] >> 20));
-	json_object_object_add(c, "disk_mib", json_object_new_int64(
-	    held[2] >> 20));
-	json_object_object_add(c, "network_mbps", json_object_new_int64(
-	    held[3] / 1000000));
 	json_object_object_add(o, "reserved", c);
 	c = json_object_new_object();
 	json_object_object_add(c, "vcpus_pct", json_object_new_double(

@@ -238,6 +238,15 @@ vm_wait_state() {
 	done
 	fail "VM $2 is '$s', not '$3' after ${4:-10} s"
 }
+# Wait until VM $2's console (as token $1 reads it) has a line matching $3.
+vm_wait_console() {
+	local n=100
+	until api "$1" GET "/v1/vms/$2/console" >/dev/null &&
+	    grep -q "$3" "$T/body"; do
+		n=$((n - 1)); [ $n -gt 0 ] || fail "VM $2: no '$3' on the console"
+		sleep 0.05
+	done
+}
 need_ctld() {
 	need_kvm
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

@@ -22,12 +22,7 @@ id=$(body .id)
 [ "$(body .price)" = 360000 ] || fail "price $(body .price)"
 vm_wait_state "$TT" "$id" running 5
 ok "VM $id running"
-n=100
-until api "$TT" GET "/v1/vms/$id/console" >/dev/null &&
-    grep -q "Hello from Xeno PV guest" "$T/body"; do
-	n=$((n - 1)); [ $n -gt 0 ] || fail "no marker on the console"
-	sleep 0.05
-done
+vm_wait_console "$TT" "$id" "Hello from Xeno PV guest"
 grep -q "args=\[sleep_ms=600000\]" "$T/body" || fail "arguments not passed"
 ok "console shows the guest's marker"
 api_expect 200 "$TT" GET "/v1/vms/$id"
@@ -108,12 +103,7 @@ api_expect 200 "$TT" GET "/v1/vms/$a"
 kill -0 "$pa" || fail "xeno-hv $pa gone"
 api_expect 200 "$TT" GET "/v1/vms/$b"
 [ "$(body .state)" = crashed ] || fail "VM $b after restart: $(body .state)"
-n=100
-until api "$TT" GET "/v1/vms/$a/console" >/dev/null &&
-    grep -q "Hello from Xeno PV guest" "$T/body"; do
-	n=$((n - 1)); [ $n -gt 0 ] || fail "no console after re-attach"
-	sleep 0.05
-done
+vm_wait_console "$TT" "$a" "Hello from Xeno PV guest"
 grep -q "re-attached to pid $pa" "$T/controld.log" || fail "no re-attach logged"
 api_expect 202 "$TT" DELETE "/v1/vms/$a"
 vm_wait_state "$TT" "$a" destroyed 5
