@@ -98,12 +98,11 @@ pg_pids() {
 	    return 0
 	echo "$pm" $(pgrep -P "$pm")
 }
-# CPU % of one core used by the processes in tick files $1 (before) and
-# $2 (after) over $3 seconds; a process that ended in between is missed.
-cpu_pct() {
-	awk -v hz="$HZ" -v s="$3" 'NR == FNR { a[$1] = $2; next }
-	    { t += $2 - a[$1] } END { printf "%.0f", 100 * t / hz / s }' \
-	    "$1" "$2"
+# CPU seconds used by the processes in tick files $1 (before) and $2
+# (after); a process that ended in between is missed.
+cpu_s() {
+	awk -v hz="$HZ" 'NR == FNR { a[$1] = $2; next }
+	    { t += $2 - a[$1] } END { printf "%.3f", t / hz }' "$1" "$2"
 }
 # user+system seconds of this shell's waited-for children so far, into
 # file $1 (`times` in a $(subshell) would see only the subshell's)
@@ -118,8 +117,8 @@ child_cpu() {
 # printed as one row.  WHO: ctld or peer, whose CPU is shown.  Sets
 # R_RPS and R_P99 (ms).
 wrk_run() {
-	local label=$1 who=$2 c=$3 th=$4 url=$5 rc pcpu
-	local srv=$CTLD_PID pg
+	local label=$1 who=$2 c=$3 th=$4 url=$5 rc scpu pcpu=0 wcpu
+	local srv=$CTLD_PID pg=-
 	shift 5
 	[ "$who" = peer ] && srv=$PEER_PID
 	ticks $srv >"$T/s0"; ticks $(pg_pids) >"$T/p0"; child_cpu "$T/w0"
@@ -134,21 +133,23 @@ wrk_run() {
 		BAD=1; R_RPS=0; R_P99=0
 		return
 	fi
-	pg=$(cpu_pct "$T/p0" "$T/p1" "$S")
-	[ "$who" = peer ] && pg=-
-	pcpu=$(awk -v a="$(cat "$T/w0")" -v b="$(cat "$T/w1")" -v s="$S" \
-	    'BEGIN { printf "%.0f", 100 * (b - a) / s }')
+	scpu=$(cpu_s "$T/s0" "$T/s1")
+	[ "$who" = ctld ] && pcpu=$(cpu_s "$T/p0" "$T/p1") &&
+	    pg=$(calc "100 * $pcpu / $S" %.0f)
+	wcpu=$(awk -v a="$(cat "$T/w0")" -v b="$(cat "$T/w1")" \
+	    'BEGIN { printf "%.3f", b - a }')
 	# wrk's line, "wrk-result: requests=N duration_us=N ..." (req.lua)
 	eval "$(sed -n 's/^wrk-result: //p' "$T/wrk.out" |
 	    tr ' ' '\n' | sed 's/^/local r_/')"
 	R_RPS=$(awk -v n="$r_requests" -v d="$r_duration_us" \
 	    'BEGIN { printf "%.0f", n / (d / 1e6) }')
 	R_P99=$(ms "$r_p99_us" 1000)
-	printf '   %-30s %8s %8.3f %8.3f %8.3f %8.3f %7s %5s %4s %4s\n' \
+	printf '   %-30s %7s %7.3f %7.3f %7.3f %7.3f %6s %4.0f %4s %4.0f %6.0f\n' \
 	    "$label" "$R_RPS" "$(ms "$r_p50_us" 1000)" \
 	    "$(ms "$r_p90_us" 1000)" "$R_P99" "$(ms "$r_max_us" 1000)" \
-	    "$((r_non2xx + r_sockerr))" "$(cpu_pct "$T/s0" "$T/s1" "$S")" \
-	    "$pg" "$pcpu"
+	    "$((r_non2xx + r_sockerr))" "$(calc "100 * $scpu / $S")" "$pg" \
+	    "$(calc "100 * $wcpu / $S")" \
+	    "$(calc "($scpu + $pcpu) * 1000000 / ($r_requests ? $r_requests : 1)")"
 	if [ "$r_non2xx" != 0 ] || [ "$r_sockerr" != 0 ]; then
 		echo "   $label: $r_non2xx answers not 2xx, $r_sockerr socket" \
 		    "errors: the figures above are not of the request meant"
@@ -156,8 +157,8 @@ wrk_run() {
 	fi
 }
 wrk_head() {
-	printf '   %-30s %8s %8s %8s %8s %8s %7s %5s %4s %4s\n' "" req/s \
-	    "p50 ms" "p90 ms" "p99 ms" "max ms" errors "srv%" "pg%" "wrk%"
+	printf '   %-30s %7s %7s %7s %7s %7s %6s %4s %4s %4s %6s\n' "" req/s \
+	    "p50 ms" "p90 ms" "p99 ms" "max ms" errors srv% pg% wrk% "us/req"
 }
 # nearest-rank percentiles of the numbers in file $1: "p50 p90 max"
 pcts() {
@@ -167,6 +168,8 @@ pcts() {
 }
 # ms NS [DIVISOR]: NS nanoseconds (or DIVISOR-ths of a millisecond) in ms
 ms() { awk -v v="$1" -v d="${2:-1000000}" 'BEGIN { printf "%.3f\n", v / d }'; }
+# calc EXPR [FORMAT]: arithmetic on numbers this script made
+calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
 verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 

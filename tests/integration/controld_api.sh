@@ -153,4 +153,14 @@ mid=$(body .id)
 vm_wait_state "$A" "$mid" running 5
 api_expect 400 "$B" POST /v1/vms -d "${vm/\"hello\"/\"mine\"}"
 ok "uploaded image runs for its tenant only"
+
+# a Linux (HVM) image on a host started without --hvm: refused, said why
+mkdir -p "$CTLD_STATE/images/linux.linux"
+api_expect 409 "$A" POST /v1/vms -d "${vm/\"hello\"/\"linux\"}"
+[ "$(body .error)" = unsupported ] && body .message | grep -q "HVM" ||
+    fail "HVM on a PV-only host: $(cat "$T/body")"
+api_expect 200 "$A" GET /v1/images
+[ "$(body '[.[] | select(.name == "linux")] | .[0].kind')" = hvm ] ||
+    fail "the Linux image is not listed as hvm"
+ok "an HVM image on a host without HVM: 409 unsupported"
 ctld_stop
