@@ -207,6 +207,7 @@ bench: deps
 	BUILD=$(BUILD) bench/blk/run.sh
 	BUILD=$(BUILD) bench/vfr/run.sh
 	BUILD=$(BUILD) bench/vfr/guest.sh
+	BUILD=$(BUILD) bench/api/run.sh
 	BUILD=$(BUILD) bench/hvm/run.sh
 
 demo: deps

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -695,6 +697,7 @@ api_init(void)
 	unsigned long port;
 	FILE *f;
 	size_t n;
+	int one = 1;
 
 	if ((colon = strrchr(l, ':')) == NULL || colon == l ||
 	    (n = (size_t)(colon - l)) >= sizeof(host)) {
@@ -729,6 +732,14 @@ api_init(void)
 		log_warn("--listen %s", l);
 		return -1;
 	}
+	/*
+	 * No Nagle: evhttp writes a reply's headers and body as two TLS
+	 * records, and the second would wait for the client's delayed ACK
+	 * (~40 ms).  Accepted sockets inherit the option on Linux.
+	 */
+	if (setsockopt(evhttp_bound_socket_get_fd(bs), IPPROTO_TCP,
+	    TCP_NODELAY, &one, sizeof(one)) == -1)
+		log_warn("TCP_NODELAY");
 	/* STATE/controld.url says where we listen and that we are ready */
 	if (getsockname(evhttp_bound_socket_get_fd(bs),
 	    (struct sockaddr *)&ss, &sl) == -1)

@@ -44,21 +44,65 @@ sqlp_null(struct sqlp *p)
 	sqlp_str(p, NULL);
 }
 
+/*
+ * Every statement is prepared once, on first use, and executed by name
+ * after: parsing and planning were most of the server's time per
+ * admission.  Statements are string literals, so the text's address
+ * identifies one; the cache goes with the connection (PQreset).
+ */
+#define SQL_STMTS	128
+static const char *sql_stmts[SQL_STMTS];
+static int sql_nstmts;
+
+static int
+sql_stmt(const char *q, const struct sqlp *p, char *name, size_t namesz)
+{
+	PGresult *r;
+	int i;
+
+	for (i = 0; i < sql_nstmts; i++)
+		if (sql_stmts[i] == q)
+			break;
+	snprintf(name, namesz, "s%d", i);
+	if (i < sql_nstmts)
+		return 0;
+	if (sql_nstmts == SQL_STMTS)
+		return -1;	/* more statements than we have: unprepared */
+	r = PQprepare((PGconn *)ctld->c_db, name, q, p != NULL ? p->sp_n : 0,
+	    NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		return -1;	/* PQexecParams will report the error */
+	}
+	PQclear(r);
+	sql_stmts[sql_nstmts++] = q;
+	return 0;
+}
+
 /* A statement that returns rows (or not): the result, or NULL. */
 PGresult *
 sql_q(const char *q, const struct sqlp *p)
 {
 	PGresult *r;
 	ExecStatusType st;
+	char name[16];
 
-	r = PQexecParams((PGconn *)ctld->c_db, q, p != NULL ? p->sp_n : 0,
-	    NULL, p != NULL ? p->sp_v : NULL, NULL, NULL, 0);
+	if (sql_stmt(q, p, name, sizeof(name)) == 0)
+		r = PQexecPrepared((PGconn *)ctld->c_db, name,
+		    p != NULL ? p->sp_n : 0, p != NULL ? p->sp_v : NULL, NULL,
+		    NULL, 0);
+	else
+		r = PQexecParams((PGconn *)ctld->c_db, q, p != NULL ?
+		    p->sp_n : 0, NULL, p != NULL ? p->sp_v : NULL, NULL, NULL,
+		    0);
 	st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		log_warnx("sql: %s (in: %.80s)", PQresultErrorMessage(r), q);
 		PQclear(r);
-		if (PQstatus((PGconn *)ctld->c_db) == CONNECTION_BAD)
+		if (PQstatus((PGconn *)ctld->c_db) == CONNECTION_BAD) {
 			PQreset((PGconn *)ctld->c_db);
+			sql_nstmts = 0;
+		}
 		errno = EIO;
 		return NULL;
 	}

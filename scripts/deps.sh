@@ -37,6 +37,7 @@ libpq-dev
 postgresql
 openssl
 wrk
+nodejs
 "
 
 missing=""

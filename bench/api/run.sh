@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/api: xeno-controld's HTTPS API under load, on loopback with its
-# private PostgreSQL, in one run (about 90 s):
+# private PostgreSQL, in one run (about 70 s):
 #
 #  1. GET /v1/vms/{id} of a running VM with a tenant token, TLS keep-alive,
 #     wrk -t2 -c16: requests/s, p50/p99.  Target: >= 5,000 req/s.  Peer:
@@ -14,15 +14,18 @@
 #  3. POST /v1/vms accepted -> the guest's first instruction, for BOOTS
 #     hello VMs created one at a time, each destroyed before the next
 #     (controld's boot.accepted_to_first_insn_us).  Target: p50 < 50 ms.
-#     Peer: xeno-hv with the command line controld gives it, exec'd from
-#     here, exec -> first instruction (start_realtime_ns in its counters
+#     Peer: xeno-hv with the command line controld gives it (less the
+#     guest's arguments), exec'd from here, exec -> first instruction (start_realtime_ns in its counters
 #     ties its monotonic clock to the shell's $EPOCHREALTIME).  Both are
 #     split at xeno-hv's main(), so the part that is controld's shows.
 #     Controld and the peer alternate, so that host noise hits both alike.
+#     Measured first, while the host is idle; printed last.
 #
-# Each wrk line also shows the CPU that the server, PostgreSQL and wrk
-# itself used during the run (100 = one core of the two), to see where
-# the time goes.
+# Each wrk line also shows the CPU that the server (srv%), PostgreSQL
+# (pg%) and wrk itself used during the run (100 = one core of the two),
+# and the server's and PostgreSQL's CPU time per request (us/req), to see
+# where the time goes: a server that answers slowly while using little
+# CPU is waiting, not working.
 #
 #   bench/api/run.sh
 #   SECONDS_PER_RUN=5 BOOTS=10 SHOW_WRK=1 bench/api/run.sh
@@ -166,7 +169,7 @@ pcts() {
 	    i = int((NR * 50 + 99) / 100); j = int((NR * 90 + 99) / 100);
 	    printf "%.3f %.3f %.3f", v[i], v[j], v[NR] }'
 }
-# ms NS [DIVISOR]: NS nanoseconds (or DIVISOR-ths of a millisecond) in ms
+# ms V [D]: V / D to three decimals; D 1000000 unless given (ns -> ms)
 ms() { awk -v v="$1" -v d="${2:-1000000}" 'BEGIN { printf "%.3f\n", v / d }'; }
 # calc EXPR [FORMAT]: arithmetic on numbers this script made
 calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
