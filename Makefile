@@ -59,7 +59,7 @@ BENCH_BINS := $(BUILD)/bench/boot $(BUILD)/bench/burn-native \
 
 .PHONY: all deps test test-asan test-valgrind bench demo clean format
 
-all: $(HV) $(CTLD) $(BUILD)/tests/hn_tool guests $(UNIT_BINS) $(BENCH_BINS) vfr fuzz-build
+all: $(HV) $(BUILD)/xeno-controld $(BUILD)/tests/hn_tool guests $(UNIT_BINS) $(BENCH_BINS) vfr fuzz-build
 
 include xen/guests/guests.mk
 include xen/guests/linux/linux.mk
