@@ -5,7 +5,7 @@
 # nothing changed, Idempotency-Key replay, uploaded images.
 . "$(dirname "$0")/../lib.sh"
 need_ctld
-ctld_start --memory 256M --vcpus 8
+ctld_start --memory 256M --vcpus 8 --disk 1G
 
 tenant_new alpha 1000000000
 A=$TT; ATEN=$TENANT
@@ -163,4 +163,41 @@ api_expect 200 "$A" GET /v1/images
 [ "$(body '[.[] | select(.name == "linux")] | .[0].kind')" = hvm ] ||
     fail "the Linux image is not listed as hvm"
 ok "an HVM image on a host without HVM: 409 unsupported"
+# disks: a base image served copy-on-write plus an empty data disk
+truncate -s 8M "$CTLD_STATE/images/base8.img"
+api_expect 201 "$A" POST /v1/vms -d '{"vcpus":1,"memory_mib":16,"image":"hello","duration_s":600,"args":"sleep_ms=600000","disk":{"base":"base8","size_mib":4}}'
+did=$(body .id)
+[ "$(body .disk_mib)" = 12 ] || fail "disk_mib $(body .disk_mib)"
+vm_wait_state "$A" "$did" running 5
+[ -f "$CTLD_STATE/run/dom-$did/root.cow" ] &&
+    [ "$(stat -c %s "$CTLD_STATE/run/dom-$did/data.img")" = $((4 << 20)) ] ||
+    fail "disk files: $(ls -l "$CTLD_STATE/run/dom-$did")"
+pid=$(body .pid)
+tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "id=root,base=$CTLD_STATE/images/base8.img,overlay=" ||
+    fail "no root VBD on xeno-hv's command line"
+api_expect 202 "$A" DELETE "/v1/vms/$did"
+vm_wait_state "$A" "$did" destroyed 5
+[ -e "$CTLD_STATE/run/dom-$did" ] && fail "disk files left behind"
+ok "disk: base image copy-on-write (root) and an empty 4 MiB data disk; removed with the VM"
+
+# --db: a second controld on an existing PostgreSQL (here the first's)
+# serves the same state and leaves that server running when it stops
+st2=$T/ctld2
+mkdir -p "$st2"
+"$XENO_CTLD" --state "$st2" --listen 127.0.0.1:0 \
+    --db "host=$CTLD_STATE/pg/run dbname=xeno user=xeno" >"$T/ctld2.log" 2>&1 &
+c2=$!
+T_PIDS+=("$c2")
+n=200
+until [ -s "$st2/controld.url" ]; do
+	n=$((n - 1)); [ $n -gt 0 ] || { cat "$T/ctld2.log"; fail "second controld"; }
+	sleep 0.05
+done
+[ -e "$st2/pg" ] && fail "--db made a cluster of its own"
+code=$(curl -sS --cacert "$st2/tls/cert.pem" -o "$T/body" -w '%{http_code}' \
+    -H "Authorization: Bearer $A" "$(cat "$st2/controld.url")/v1/vms/$V")
+[ "$code" = 200 ] && [ "$(body .id)" = "$V" ] || fail "--db: $code $(cat "$T/body")"
+kill -TERM "$c2"; wait "$c2"
+psql_ctld "SELECT 1" >/dev/null || fail "--db controld stopped the server"
+ok "--db: a controld on an existing server serves its state and leaves it running"
 ctld_stop
