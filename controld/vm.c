@@ -149,30 +149,12 @@ dom_map(struct dom *d)
 {
 	struct xeno_stats_hdr h;
 	char path[400], err[160];
-	struct stat st;
-	void *p;
-	int fd;
 
 	if (d->d_stats != NULL)
 		return 0;
-	if ((fd = open(dom_path(d, "stats", path, sizeof(path)),
-	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || st.st_size < (off_t)sizeof(h)) {
-		close(fd);
-		return -1;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	if (stats_check(p, (size_t)st.st_size, &h, err, sizeof(err)) == -1) {
-		munmap(p, (size_t)st.st_size);	/* not published yet */
-		return -1;
-	}
-	d->d_stats = p;
-	d->d_stats_len = (size_t)st.st_size;
-	return 0;
+	d->d_stats = stats_map(dom_path(d, "stats", path, sizeof(path)),
+	    &d->d_stats_len, &h, err, sizeof(err));
+	return d->d_stats != NULL ? 0 : -1;
 }
 
 /* What the domain has used so far, from its counters page. */

@@ -251,10 +251,10 @@ cmd_stat(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct xeno_stats_hdr hdr;
-	struct stat st;
 	char err[256];
+	size_t size;
 	void *p;
-	int i, json = 0, fd, rc;
+	int i, json = 0, rc;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -271,30 +271,12 @@ cmd_stat(int argc, char **argv)
 		    "[--json])");
 		return HV_EXIT_USAGE;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		log_warn("stat: %s", path);
-		return HV_EXIT_NOINPUT;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
-	    st.st_size > (1 << 24)) {
-		log_warnx("stat: %s: not a counters file", path);
-		close(fd);
-		return HV_EXIT_DATAERR;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		log_warn("stat: %s", path);
-		return HV_EXIT_NOINPUT;
-	}
-	if (stats_check(p, (size_t)st.st_size, &hdr, err, sizeof(err)) == -1) {
+	if ((p = stats_map(path, &size, &hdr, err, sizeof(err))) == NULL) {
 		log_warnx("stat: %s: %s", path, err);
-		munmap(p, (size_t)st.st_size);
-		return HV_EXIT_DATAERR;
+		return errno == EINVAL ? HV_EXIT_DATAERR : HV_EXIT_NOINPUT;
 	}
 	rc = stats_print(p, &hdr, json, vmm_now_ns());
-	munmap(p, (size_t)st.st_size);
+	munmap(p, size);
 	if (rc == -1) {
 		log_warnx("stat: %s: counters kept changing mid-read (is the "
 		    "writer stuck?)", path);

@@ -260,6 +260,46 @@ stats_check(const uint8_t *base, size_t size, struct xeno_stats_hdr *hp,
 	return 0;
 }
 
+/*
+ * A reader's view of a counters file: mapped read-only, header checked.
+ * The mapping (its size in *sizep, the checked header in *hp), or NULL
+ * with errno (EINVAL: not a counters file, or not published yet) and a
+ * message.  The reader munmap()s it.
+ */
+void *
+stats_map(const char *path, size_t *sizep, struct xeno_stats_hdr *hp,
+    char *err, size_t errsz)
+{
+	struct stat st;
+	void *p;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		err_set(err, errsz, errno, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)sizeof(*hp) || st.st_size > (1 << 24)) {
+		close(fd);
+		STATS_ERR("not a counters file");
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		err_set(err, errsz, e, "%s", strerror(e));
+		return NULL;
+	}
+	if (stats_check(p, (size_t)st.st_size, hp, err, errsz) == -1) {
+		munmap(p, (size_t)st.st_size);
+		errno = EINVAL;
+		return NULL;
+	}
+	*sizep = (size_t)st.st_size;
+	return p;
+}
+
 static const char *const stats_exit_names[] = {
 	"unknown", "exception", "io", "hypercall", "debug", "hlt", "mmio",
 	"irq_window", "shutdown", "fail_entry", "intr", "set_tpr",

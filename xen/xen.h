@@ -379,6 +379,8 @@ struct xeno_stats_dev *stats_dev(const struct stats_page *, unsigned int);
 void	stats_write_begin(uint32_t *);
 void	stats_write_end(uint32_t *);
 int	stats_read_section(const void *, void *, size_t, unsigned int);
+void	*stats_map(const char *, size_t *, struct xeno_stats_hdr *, char *,
+	    size_t);
 int	stats_check(const uint8_t *, size_t, struct xeno_stats_hdr *, char *,
 	    size_t);
 int	stats_print(const uint8_t *, const struct xeno_stats_hdr *, int,

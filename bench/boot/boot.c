@@ -118,28 +118,18 @@ static int
 read_dom(const char *path, pid_t pid, struct xeno_stats_domain *d)
 {
 	struct xeno_stats_hdr h;
-	struct stat st;
 	char err[128];
+	size_t size;
 	void *p;
-	int fd, rc = -1;
+	int rc = -1;
 
-	if ((fd = open(path, O_RDONLY)) == -1)
+	if ((p = stats_map(path, &size, &h, err, sizeof(err))) == NULL)
 		return -1;
-	if (fstat(fd, &st) == -1 || st.st_size < (off_t)sizeof(
-	    struct xeno_stats_hdr)) {
-		close(fd);
-		return -1;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	if (stats_check(p, (size_t)st.st_size, &h, err, sizeof(err)) == 0 &&
-	    (pid == 0 || h.sh_pid == (uint32_t)pid) &&
+	if ((pid == 0 || h.sh_pid == (uint32_t)pid) &&
 	    stats_read_section((uint8_t *)p + h.sh_domain_off, d, sizeof(*d),
 	    100000) == 0)
 		rc = 0;
-	munmap(p, (size_t)st.st_size);
+	munmap(p, size);
 	return rc;
 }
 
