@@ -35,6 +35,7 @@
 #include "controld.h"
 #include "xen.h"
 #include "xeno/log.h"
+#include "xeno/control.h"
 #include "xeno/stats.h"
 
 extern char **environ;
@@ -74,7 +75,8 @@ struct dom {
 	pid_t		 d_pid;
 	int		 d_pidfd, d_confd;
 	struct event	*d_ev_exit, *d_ev_lease, *d_ev_kill, *d_ev_con;
-	struct event	*d_ev_retry;
+	struct event	*d_ev_retry, *d_ev_term;
+	int		 d_warned;	/* asked to shut down */
 	char		*d_ring;
 	size_t		 d_ring_len, d_ring_off;
 	uint8_t		*d_stats;
@@ -120,6 +122,8 @@ dom_free(struct dom *d)
 		event_free(d->d_ev_con);
 	if (d->d_ev_retry != NULL)
 		event_free(d->d_ev_retry);
+	if (d->d_ev_term != NULL)
+		event_free(d->d_ev_term);
 	if (d->d_pidfd != -1)
 		close(d->d_pidfd);
 	if (d->d_confd != -1)
@@ -440,10 +444,16 @@ dom_finish(struct dom *d, int status)
 				    "watching");
 		}
 		if (d->d_ending != NULL && d->d_reason[0] == '\0')
-			snprintf(d->d_reason, sizeof(d->d_reason), "%s",
+			snprintf(d->d_reason, sizeof(d->d_reason), "%s%s",
 			    strcmp(state, "expired") == 0 ? "the lease ended" :
 			    strcmp(state, "stopped") == 0 ? "stopped on "
-			    "request" : "destroyed on request");
+			    "request" : "destroyed on request",
+			    u.du_state == XENO_DOM_SHUTDOWN &&
+			    u.du_end == XENO_END_EXIT ? "; the guest shut "
+			    "down by itself" : "");
+		if (d->d_ending != NULL && u.du_state == XENO_DOM_SHUTDOWN &&
+		    u.du_end == XENO_END_EXIT)
+			d->d_exit = u.du_exit;
 		snprintf(d->d_state, sizeof(d->d_state), "%s", state);
 	}
 	state = d->d_state;
@@ -587,6 +597,8 @@ dom_exited(evutil_socket_t fd, short ev, void *arg)
 		evtimer_del(d->d_ev_kill);
 	if (d->d_ev_lease != NULL)
 		evtimer_del(d->d_ev_lease);
+	if (d->d_ev_term != NULL)
+		evtimer_del(d->d_ev_term);
 	/* the last console bytes are in the socket still */
 	if (d->d_confd != -1)
 		dom_console_read(d->d_confd, EV_READ, d);
@@ -640,18 +652,86 @@ dom_end(struct dom *d, const char *final, unsigned int grace)
 		evtimer_add(d->d_ev_kill, &tv);
 }
 
+/*
+ * Ask the guest to shut down by itself (bi_shutdown, through xeno-hv's
+ * control socket): 0, or -1 if it cannot be told (a Linux guest, a
+ * control socket that does not answer).
+ */
+static int
+dom_ask(struct dom *d, const char *why)
+{
+	char path[400], msg[256];
+	int rc;
+
+	d->d_warned = 1;
+	rc = ctl_request(dom_path(d, "ctl.sock", path, sizeof(path)),
+	    XENO_CTL_SHUTDOWN_REQUEST, "", 0, -1, NULL, msg, sizeof(msg));
+	if (rc != 0) {
+		log_warnx("vm %" PRId64 ": no shutdown request (%s): %s",
+		    d->d_id, why, rc == -1 ? strerror(errno) : msg);
+		return -1;
+	}
+	log_info("vm %" PRId64 ": asked to shut down (%s)", d->d_id, why);
+	return 0;
+}
+
 static void
-dom_lease(evutil_socket_t fd, short ev, void *arg)
+dom_term(evutil_socket_t fd, short ev, void *arg)
 {
 	struct dom *d = arg;
 
 	(void)fd, (void)ev;
-	if (now_real_ms() < d->d_lease_end_ms) {	/* extended meanwhile */
-		dom_arm_lease(d);
+	dom_end(d, d->d_ending, 1);
+}
+
+/*
+ * Stop: ask the guest, and end it (SIGTERM, SIGKILL 1 s later) if it is
+ * still there after the grace period.  A guest that cannot be asked is
+ * ended at once.
+ */
+static void
+dom_stop(struct dom *d)
+{
+	struct timeval tv = { ctld->c_conf.cc_grace, 0 };
+
+	if (d->d_ending == NULL)
+		d->d_ending = "stopped";
+	if (d->d_ev_exit == NULL || ctld->c_conf.cc_grace == 0 ||
+	    dom_ask(d, "stop") == -1) {
+		dom_end(d, d->d_ending, 1);
+		return;
+	}
+	if (strcmp(d->d_state, "stopping") != 0)
+		dom_set_state(d, "stopping");
+	if (d->d_ev_term == NULL &&
+	    (d->d_ev_term = evtimer_new(ctld->c_base, dom_term, d)) == NULL)
+		fatal("term timer");
+	evtimer_add(d->d_ev_term, &tv);
+}
+
+/*
+ * The lease: the guest is asked to shut down the grace period before the
+ * lease ends, and whatever is left is ended when it does, to the
+ * millisecond.  An extension moves both (a guest already asked stays
+ * asked: the request cannot be taken back).
+ */
+static void
+dom_lease(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dom *d = arg;
+	int64_t now = now_real_ms(), grace = ctld->c_conf.cc_grace * 1000LL;
+
+	(void)fd, (void)ev;
+	if (now < d->d_lease_end_ms) {
+		if (!d->d_warned && now >= d->d_lease_end_ms - grace) {
+			d->d_ending = "expired";
+			(void)dom_ask(d, "the lease ends");
+		}
+		dom_arm_lease(d);	/* the end, or an extension */
 		return;
 	}
 	log_info("vm %" PRId64 ": lease ended", d->d_id);
-	dom_end(d, "expired", ctld->c_conf.cc_grace);
+	dom_end(d, "expired", 1);
 }
 
 static void
@@ -660,6 +740,8 @@ dom_arm_lease(struct dom *d)
 	int64_t ms = d->d_lease_end_ms - now_real_ms();
 	struct timeval tv;
 
+	if (!d->d_warned && ctld->c_conf.cc_grace > 0)
+		ms -= ctld->c_conf.cc_grace * 1000LL;
 	if (ms < 0)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
@@ -1531,7 +1613,7 @@ vm_create(struct api_req *ar)
 }
 
 static int
-vm_ending(struct api_req *ar, const char *final, unsigned int grace)
+vm_ending(struct api_req *ar, const char *final)
 {
 	struct dom tmp, *d;
 	int live;
@@ -1541,7 +1623,10 @@ vm_ending(struct api_req *ar, const char *final, unsigned int grace)
 	if (!live)
 		return api_error(ar, 409, "conflict", "VM %" PRId64 " has "
 		    "already ended (%s)", d->d_id, d->d_state);
-	dom_end(d, final, grace);
+	if (strcmp(final, "stopped") == 0)
+		dom_stop(d);
+	else
+		dom_end(d, final, 1);
 	/* d may be gone (never started): answer from the database then */
 	if (dom_find(ar->ar_id[0]) == NULL)
 		return vm_get(ar);
@@ -1551,13 +1636,13 @@ vm_ending(struct api_req *ar, const char *final, unsigned int grace)
 int
 vm_destroy(struct api_req *ar)
 {
-	return vm_ending(ar, "destroyed", 1);
+	return vm_ending(ar, "destroyed");
 }
 
 int
 vm_stop(struct api_req *ar)
 {
-	return vm_ending(ar, "stopped", ctld->c_conf.cc_grace);
+	return vm_ending(ar, "stopped");
 }
 
 int

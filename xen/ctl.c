@@ -233,6 +233,15 @@ ctl_handle(struct ctl *cl, int s)
 			free(bpf);
 		}
 		break;
+	case XENO_CTL_SHUTDOWN_REQUEST:
+		if (vmm_shutdown_request(vm) == -1) {
+			status = errno;
+			snprintf(msg, sizeof(msg), "%s", errno == EOPNOTSUPP ?
+			    "a Linux guest has no shutdown notice" :
+			    strerror(errno));
+		} else
+			snprintf(msg, sizeof(msg), "shutdown requested");
+		break;
 	case XENO_CTL_SHUTDOWN:
 		snprintf(msg, sizeof(msg), "domain ending");
 		ctl_reply(s, h.ch_seq, 0, 0, msg);
@@ -358,6 +367,8 @@ ctl_stop(struct ctl *cl)
 
 /* ---- the client ---- */
 
+#define CTL_CLIENT_TIMEOUT_S	2
+
 /*
  * Send one request (with fd, if not -1) to the socket at path and wait for
  * its reply.  Returns the reply's status (0 or an errno value) with its
@@ -371,6 +382,7 @@ ctl_request(const char *path, uint32_t type, const void *payload,
 	struct xeno_ctl_hdr h;
 	struct xeno_ctl_reply r;
 	char text[XENO_CTL_MSG_MAX + 1];
+	struct timeval tmo = { CTL_CLIENT_TIMEOUT_S, 0 };
 	size_t n;
 	int s, saved;
 
@@ -384,7 +396,11 @@ ctl_request(const char *path, uint32_t type, const void *payload,
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+	/* a domain that does not answer within CTL_CLIENT_TIMEOUT_S is
+	 * given up on (EAGAIN): controld calls this from its event loop */
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) == -1 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		goto fail;
 	memset(&h, 0, sizeof(h));
 	h.ch_magic = XENO_CTL_MAGIC;

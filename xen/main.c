@@ -7,7 +7,8 @@
  *	    [--flowlog PATH[,records=N][,interval=S]] [--control SOCKET]
  *	xeno-hv stat FILE [--json]
  *	xeno-hv flows FILE [--json] [--follow]
- *	xeno-hv ctl SOCKET rules FILE.vfro | capture-stop VIF | shutdown
+ *	xeno-hv ctl SOCKET rules FILE.vfro | capture-stop VIF | shutdown |
+ *	    shutdown-request
  *
  * Exit codes are listed in xen.h and docs/XENO-HV.md.
  */
@@ -33,7 +34,7 @@ usage(FILE *f)
 	    "       xeno-hv stat FILE [--json]\n"
 	    "       xeno-hv flows FILE [--json] [--follow]\n"
 	    "       xeno-hv ctl SOCKET rules FILE.vfro | capture-stop VIF | "
-	    "shutdown\n"
+	    "shutdown | shutdown-request\n"
 	    "       xeno-hv --version\n"
 	    "\n"
 	    "run options:\n"
@@ -330,6 +331,9 @@ cmd_ctl(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "shutdown") == 0)
 		rc = ctl_request(argv[0], XENO_CTL_SHUTDOWN, "", 0, -1, &value,
 		    msg, sizeof(msg));
+	else if (argc == 2 && strcmp(argv[1], "shutdown-request") == 0)
+		rc = ctl_request(argv[0], XENO_CTL_SHUTDOWN_REQUEST, "", 0, -1,
+		    &value, msg, sizeof(msg));
 	else if (argc == 3 && strcmp(argv[1], "rules") == 0) {
 		if ((buf = file_read(argv[2], XENO_CTL_MAX_PAYLOAD, &len)) ==
 		    NULL) {
@@ -347,7 +351,7 @@ cmd_ctl(int argc, char **argv)
 		    sizeof(cc), -1, &value, msg, sizeof(msg));
 	} else {
 		log_warnx("ctl: usage: xeno-hv ctl SOCKET rules FILE.vfro | "
-		    "capture-stop VIF | shutdown");
+		    "capture-stop VIF | shutdown | shutdown-request");
 		return HV_EXIT_USAGE;
 	}
 	if (rc == -1) {

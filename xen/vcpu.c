@@ -118,6 +118,14 @@ vcpu_init(struct vcpu *vc)
 		log_warn("epoll_ctl");
 		return -1;
 	}
+	/* a shutdown request wakes each vCPU's YIELD once: edge-triggered */
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.u64 = UINT64_MAX - 1;
+	if (epoll_ctl(vc->vc_epfd, EPOLL_CTL_ADD, vm->vm_shutdown_fd,
+	    &ev) == -1) {
+		log_warn("epoll_ctl");
+		return -1;
+	}
 	return dev_vcpu_watch(vm, vc->vc_epfd);
 }
 

@@ -213,7 +213,7 @@ vmm_create(struct vm *vm, const struct hv_config *cfg, uint64_t start_ns)
 	unsigned int i;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->vm_kvm = vm->vm_fd = vm->vm_stop_fd = -1;
+	vm->vm_kvm = vm->vm_fd = vm->vm_stop_fd = vm->vm_shutdown_fd = -1;
 	vm->vm_console_fd = -1;
 	vm->vm_nvcpus = cfg->hc_vcpus;
 	for (i = 0; i < XENO_PV_MAX_VCPUS; i++) {
@@ -261,7 +261,8 @@ vmm_create(struct vm *vm, const struct hv_config *cfg, uint64_t start_ns)
 	if (vm->vm_hvm && hvm_create_irqchip(vm) == -1)
 		return -1;
 	vm->vm_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->vm_stop_fd == -1) {
+	vm->vm_shutdown_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->vm_stop_fd == -1 || vm->vm_shutdown_fd == -1) {
 		log_warn("eventfd");
 		return vmm_fail(vm, HV_EXIT_OSERR);
 	}
@@ -525,6 +526,31 @@ vmm_end_locked(struct vm *vm, enum xeno_dom_end reason, int status)
 }
 
 /*
+ * Ask a PV guest to shut down (bi_shutdown, docs/PV-ABI.md): every vCPU
+ * blocked in YIELD wakes once, through an edge-triggered eventfd in its
+ * event set.  Linux guests have no such notice (no ACPI): EOPNOTSUPP.
+ */
+int
+vmm_shutdown_request(struct vm *vm)
+{
+	struct xeno_pv_bootinfo *bi;
+	uint64_t one = 1;
+
+	if (vm->vm_hvm) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	bi = (struct xeno_pv_bootinfo *)(void *)(vm->vm_mem +
+	    XENO_PV_BOOTINFO_GPA);
+	__atomic_store_n(&bi->bi_shutdown, 1, __ATOMIC_RELEASE);
+	if (write(vm->vm_shutdown_fd, &one, sizeof(one)) == -1 &&
+	    errno != EAGAIN)
+		return -1;
+	log_info("the guest is asked to shut down (control request)");
+	return 0;
+}
+
+/*
  * End the domain (first caller wins) and say why, if fmt is given, as one
  * line on stderr naming the domain.
  */
@@ -766,6 +792,9 @@ vmm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->vm_kvm != -1)
 		close(vm->vm_kvm);
+	if (vm->vm_shutdown_fd != -1)
+		close(vm->vm_shutdown_fd);
+	vm->vm_shutdown_fd = -1;
 	if (vm->vm_stop_fd != -1)
 		close(vm->vm_stop_fd);
 	if (vm->vm_console_fd > STDERR_FILENO)

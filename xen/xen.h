@@ -523,6 +523,7 @@ struct vm {
 	struct flowlog		*vm_flowlog;
 	struct ctl		*vm_ctl;
 	int			 vm_hvm;	/* a Linux guest (hvm.c) */
+	int			 vm_shutdown_fd;	/* eventfd: asked to shut down */
 	struct uart		 vm_uart;	/* HVM: COM1 */
 	pthread_mutex_t		 vm_uart_lock;
 	int			 vm_uart_irq;	/* IRQ 4 level we last set */
@@ -556,6 +557,7 @@ uint64_t vmm_realtime_ns(void);
 uint64_t vmm_guest_ns(const struct vm *, uint64_t);
 uint64_t vmm_tsc_to_ns(const struct vm *, uint64_t);
 void	vmm_time_update(struct vm *);
+int	vmm_shutdown_request(struct vm *);
 void	vmm_end(struct vm *, enum xeno_dom_end, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 void	vmm_crash(struct vm *, unsigned int, unsigned int, uint64_t,

@@ -51,8 +51,22 @@ grep -q "Hello from Xeno PV guest" "$T/body" || fail "console lost at the end"
 api_expect 409 "$TT" DELETE "/v1/vms/$id"
 ok "destroyed: usage $secs s, cost $cost, balance and ledger agree"
 
-# a lease ends on time: within 2 s of lease_end the VM is gone
-api_expect 201 "$TT" POST /v1/vms -d '{"vcpus":1,"memory_mib":16,"image":"hello","duration_s":3,"args":"sleep_ms=600000"}'
+# a lease ends on time.  The guest is asked to shut down --grace (2) s
+# before lease_end; one that listens exits by itself, one that does not
+# is gone within 2 s of lease_end, and pays for exactly its lease.
+api_expect 201 "$TT" POST /v1/vms -d '{"vcpus":1,"memory_mib":16,"image":"hello","duration_s":4,"args":"sleep_ms=600000"}'
+id=$(body .id)
+vm_wait_state "$TT" "$id" expired 8
+vm_wait_console "$TT" "$id" "hello: shutdown requested"
+api_expect 200 "$TT" GET "/v1/vms/$id"
+[ "$(body .exit_status)" = 0 ] && body .end_reason | grep -q "shut down by itself" ||
+    fail "listening guest: $(cat "$T/body")"
+early=$(psql_ctld "SELECT extract(epoch FROM lease_end - ended_at) FROM domains WHERE id = $id")
+awk -v l="$early" 'BEGIN { exit !(l >= 1 && l <= 2.5) }' ||
+    fail "the listening guest ended $early s before lease_end"
+ok "lease: the guest was asked 2 s early and shut down by itself ($early s before lease_end)"
+
+api_expect 201 "$TT" POST /v1/vms -d '{"vcpus":1,"memory_mib":16,"image":"hello","duration_s":3,"args":"sleep_ms=600000 ignore_shutdown=1"}'
 id=$(body .id)
 end=$(date -d "$(body .lease_end)" +%s)
 vm_wait_state "$TT" "$id" expired 8
@@ -65,7 +79,17 @@ awk -v l="$ended" 'BEGIN { exit !(l >= 0 && l <= 2) }' ||
     fail "ended_at - lease_end = $ended s"
 [ "$(psql_ctld "SELECT cost FROM usage WHERE domain_id = $id")" = 300 ] ||
     fail "an expired 3 s lease costs $(psql_ctld "SELECT cost FROM usage WHERE domain_id = $id")"
-ok "lease expired on time (ended_at - lease_end = ${ended} s), charged 3 s"
+ok "lease: a guest that does not listen is ended on time (ended_at - lease_end = ${ended} s), charged 3 s"
+
+# stop: the guest is asked and shuts down by itself, well within the grace
+api_expect 201 "$TT" POST /v1/vms -d "$vm"
+id=$(body .id)
+vm_wait_state "$TT" "$id" running 5
+api_expect 202 "$TT" POST "/v1/vms/$id/stop"
+vm_wait_state "$TT" "$id" stopped 1
+[ "$(body .exit_status)" = 0 ] || fail "stopped guest: $(cat "$T/body")"
+vm_wait_console "$TT" "$id" "hello: shutdown requested"
+ok "stop: the guest was asked and exited 0 within 1 s"
 
 # a killed xeno-hv is detected and recorded, its usage up to the crash
 api_expect 201 "$TT" POST /v1/vms -d "$vm"

@@ -60,3 +60,30 @@ bad=0
 for p in "${pids[@]}"; do wait $p || bad=$((bad + 1)); done
 [ $bad = 0 ] || fail "$bad of 50 concurrent domains failed"
 ok "50 concurrent domains all exited 0"
+
+# a shutdown request: the guest is told (bi_shutdown) and woken from its
+# yield at once; it exits by itself.  A guest that does not listen keeps
+# running: the request ends nothing.
+"${HV[@]}" run --image "$XENO_GUESTS/hello.elf" --args "sleep_ms=60000" \
+    --control "$T/sd.sock" --stats "$T/sd" >"$T/sd.out" 2>&1 &
+p=$!; T_PIDS+=($p)
+wait_for_line "$T/sd.out" "args=" 5 || fail "hello did not start"
+t0=$(date +%s%N)
+"$XENO_HV" ctl "$T/sd.sock" shutdown-request | grep -q "shutdown requested" ||
+    fail "shutdown-request not answered"
+wait $p; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $rc = 0 ] && grep -q "hello: shutdown requested" "$T/sd.out" ||
+    fail "guest did not shut down when asked (exit $rc)"
+[ $ms -lt 1000 ] || fail "guest took $ms ms to shut down"
+[ "$(stat_field "$T/sd" .end)" = exit ] || fail "end: $(stat_field "$T/sd" .end)"
+"${HV[@]}" run --image "$XENO_GUESTS/hello.elf" \
+    --args "sleep_ms=1500 ignore_shutdown=1" --control "$T/si.sock" \
+    >"$T/si.out" 2>&1 &
+p=$!; T_PIDS+=($p)
+wait_for_line "$T/si.out" "args=" 5 || fail "hello did not start"
+"$XENO_HV" ctl "$T/si.sock" shutdown-request >/dev/null || fail "request"
+sleep 0.5
+kill -0 $p || fail "a guest that ignores the request was ended by it"
+wait $p || fail "ignoring guest exited $?"
+ok "shutdown request: the guest woke and exited 0 in $ms ms; one that ignores it runs on"

@@ -3,7 +3,8 @@
  * PV guest booted, and check the second to see the boot information and
  * the command line arrive intact.  With sleep_ms=N it then blocks in
  * yield for N ms before exiting: an idle domain, for density and memory
- * measurements.
+ * measurements.  Asked to shut down meanwhile, it says so and exits 0,
+ * unless ignore_shutdown=1 (a guest that does not listen).
  */
 #include <xeno.h>
 
@@ -25,9 +26,15 @@ main(int argc, char **argv)
 	    bi->bi_mem_size >> 10, bi->bi_nr_vcpus, argc, args);
 	if ((sleep_ms = xeno_arg_u64("sleep_ms", 0)) != 0) {
 		deadline = xeno_mono_ns() + sleep_ms * 1000000ULL;
-		while (xeno_mono_ns() < deadline)
+		while (xeno_mono_ns() < deadline) {
 			if (xeno_yield(deadline, NULL) < 0)
 				break;	/* the domain is being destroyed */
+			if (xeno_shutdown_requested() &&
+			    xeno_arg_u64("ignore_shutdown", 0) == 0) {
+				xeno_printf("hello: shutdown requested\n");
+				break;
+			}
+		}
 	}
 	return 0;
 }

@@ -54,6 +54,13 @@ xeno_yield(uint64_t deadline_ns, uint64_t *ready)
 	return rc;
 }
 
+int
+xeno_shutdown_requested(void)
+{
+	return __atomic_load_n(&xeno_bootinfo()->bi_shutdown,
+	    __ATOMIC_ACQUIRE) != 0;
+}
+
 /*
  * The status goes to xeno-hv unchecked: it, not the SDK, decides what an
  * out-of-range status means (the hostile guest tests exactly that).

@@ -94,6 +94,11 @@ int64_t	xeno_clock(uint64_t *, uint64_t *);
  * domain is shutting down.
  */
 int64_t	xeno_yield(uint64_t, uint64_t *);
+/*
+ * Has the host asked this domain to shut down (a lease ending, a stop)?
+ * A blocked xeno_yield() returns when it is asked; finish and exit.
+ */
+int	xeno_shutdown_requested(void);
 /* Ends the domain.  Status 0..XENO_PV_EXIT_STATUS_MAX; others abort. */
 XENO_NORETURN void	xeno_exit(int);
 /* Ends the domain abnormally with a message (up to XENO_PV_ABORT_MSG_MAX). */

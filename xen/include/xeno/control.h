@@ -24,6 +24,7 @@ enum xeno_ctl_type {
 	XENO_CTL_CAPTURE_START = 2,	/* xeno_ctl_capture + BPF; fd */
 	XENO_CTL_CAPTURE_STOP = 3,	/* xeno_ctl_capture (vif only) */
 	XENO_CTL_SHUTDOWN = 4,		/* end the domain (exit 82) */
+	XENO_CTL_SHUTDOWN_REQUEST = 5,	/* ask the guest to shut down */
 };
 
 struct xeno_ctl_hdr {

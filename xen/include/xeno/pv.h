@@ -75,6 +75,14 @@ struct xeno_pv_bootinfo {
 	uint64_t	bi_tsc_hz;	/* TSC frequency, also in the time page */
 	uint64_t	bi_stack_top[XENO_PV_MAX_VCPUS];
 	char		bi_cmdline[XENO_PV_CMDLINE_MAX];	/* --args, NUL terminated */
+	/*
+	 * 0, then 1 once the host asks the domain to shut down (a lease
+	 * about to end, a tenant's stop): the guest should finish its work
+	 * and exit.  Each vCPU is woken from XENO_HC_YIELD once when it is
+	 * set.  The host destroys the domain anyway after its grace period.
+	 * Zero in every domain before this field existed (ABI 1 still).
+	 */
+	uint32_t	bi_shutdown;
 };
 
 /*
