@@ -42,6 +42,7 @@
 
 #define API_JSON_MAX	VMREQ_BODY_MAX
 #define API_UPLOAD_MAX	(64 << 20)	/* a PV image */
+#define API_UPLOADS_MAX	16		/* images a tenant may keep */
 #define API_HEADERS_MAX	(16 << 10)
 #define API_TIMEOUT_S	30
 #define API_IDEM_MAX	255		/* Idempotency-Key bytes */
@@ -1234,6 +1235,23 @@ image_list(struct api_req *ar)
 	return api_reply(ar, 200, a);
 }
 
+static int
+image_count(const char *dir)
+{
+	struct dirent **ents;
+	int i, n, k = 0;
+
+	if ((n = scandir(dir, &ents, NULL, NULL)) == -1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.')
+			k++;
+		free(ents[i]);
+	}
+	free(ents);
+	return k;
+}
+
 /*
  * PUT /v1/images/NAME: a PV guest (ELF64) for this tenant only, at most
  * 64 MiB.  xeno-hv checks the rest when a VM starts from it.
@@ -1260,6 +1278,11 @@ image_upload(struct api_req *ar)
 	    ar->ar_who.pr_tenant);
 	(void)mkdir(dir, 0750);
 	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
+	/* a bound on what a tenant can put on the host's disk */
+	if (access(path, F_OK) == -1 && image_count(dir) >= API_UPLOADS_MAX)
+		return api_error(ar, 409, "conflict", "you have %d images, the "
+		    "most a tenant may keep; replace one (PUT the same name)",
+		    API_UPLOADS_MAX);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	(void)unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) ==

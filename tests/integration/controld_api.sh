@@ -152,7 +152,12 @@ api_expect 201 "$A" POST /v1/vms -d "${vm/\"hello\"/\"mine\"}"
 mid=$(body .id)
 vm_wait_state "$A" "$mid" running 5
 api_expect 400 "$B" POST /v1/vms -d "${vm/\"hello\"/\"mine\"}"
-ok "uploaded image runs for its tenant only"
+for i in $(seq 2 16); do
+	api_expect 201 "$A" PUT "/v1/images/img$i" --data-binary "@$XENO_GUESTS/hello.elf"
+done
+api_expect 409 "$A" PUT /v1/images/img17 --data-binary "@$XENO_GUESTS/hello.elf"
+api_expect 201 "$A" PUT /v1/images/img2 --data-binary "@$XENO_GUESTS/hello.elf"
+ok "uploaded image runs for its tenant only; 16 images at most, replaceable"
 
 # a Linux (HVM) image on a host started without --hvm: refused, said why
 mkdir -p "$CTLD_STATE/images/linux.linux"
