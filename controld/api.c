@@ -616,6 +616,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		key = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Idempotency-Key");
 		if (key != NULL && !idem_key_ok(key)) {
+			key = NULL;	/* nothing to store it under */
 			api_error(&ar, 400, "bad_request", "Idempotency-Key: "
 			    "must be 1 to %d visible ASCII characters",
 			    API_IDEM_MAX);
@@ -842,6 +843,8 @@ tenant_json(PGresult *r, int i)
 	    json_object_new_int64(sql_i64(r, i, 11) >> 20));
 	json_object_object_add(u, "disk_mib",
 	    json_object_new_int64(sql_i64(r, i, 12) >> 20));
+	json_object_object_add(u, "network_mbps",
+	    json_object_new_int64(sql_i64(r, i, 13) / 1000000));
 	json_object_object_add(o, "in_use", u);
 	return o;
 }
@@ -850,7 +853,8 @@ tenant_json(PGresult *r, int i)
 	"SELECT t.id, t.name, t.balance, t.committed, t.quota_vms, "	\
 	"t.quota_vcpus, t.quota_mem, t.quota_disk, t.quota_net, "	\
 	"count(d.id), coalesce(sum(d.vcpus), 0), "			\
-	"coalesce(sum(d.mem_bytes), 0), coalesce(sum(d.disk_bytes), 0) "\
+	"coalesce(sum(d.mem_bytes), 0), coalesce(sum(d.disk_bytes), 0), "\
+	"coalesce(sum(d.net_bps), 0) "					\
 	"FROM tenants t LEFT JOIN domains d ON d.tenant_id = t.id AND "	\
 	"d.state IN ('starting', 'running', 'stopping') "
 
@@ -998,9 +1002,18 @@ tenant_patch(struct api_req *ar)
 	sql_free(r);
 	if (n == 0) {
 		sql_rollback();
-		return api_error(ar, 404, "not_found", "no tenant %" PRId64
-		    " (or the top-up takes the balance out of range)",
-		    ar->ar_id[0]);
+		sqlp_init(&p);
+		sqlp_i64(&p, ar->ar_id[0]);
+		if ((r = sql_q("SELECT 1 FROM tenants WHERE id = $1", &p)) ==
+		    NULL)
+			return api_error(ar, 500, "internal", "database error");
+		n = sql_ntuples(r);
+		sql_free(r);
+		if (n == 0)
+			return api_error(ar, 404, "not_found", "no tenant %"
+			    PRId64, ar->ar_id[0]);
+		return api_error(ar, 400, "bad_request", "topup: the balance "
+		    "would leave -10^15..10^15 micro-credits");
 	}
 	sqlp_init(&p);
 	sqlp_i64(&p, ar->ar_id[0]);

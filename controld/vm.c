@@ -872,6 +872,7 @@ vm_admit(struct api_req *ar, const char *kind, struct adm_request *rq,
 	struct sqlp p;
 	PGresult *r;
 	json_object *in, *o;
+	char msg[160];
 	int64_t pv, pg, tenant = ar->ar_who.pr_tenant, id = 0;
 
 	memset(&h, 0, sizeof(h));
@@ -1087,6 +1088,13 @@ vm_admit(struct api_req *ar, const char *kind, struct adm_request *rq,
 		    json_object_new_string(reason_unit(why)) : NULL);
 		json_object_object_add(o, "price",
 		    json_object_new_int64((int64_t)rq->ar_price));
+		snprintf(msg, sizeof(msg), "%s: requested %" PRIu64 ", "
+		    "available %" PRIu64 "%s%s", adm_reason_name(why),
+		    dec.ad_requested, dec.ad_available, reason_unit(why) !=
+		    NULL ? " " : "", reason_unit(why) != NULL ?
+		    reason_unit(why) : "");
+		json_object_object_add(o, "message",
+		    json_object_new_string(msg));
 		api_reply(ar, 409, o);
 		return 0;
 	}
@@ -1773,6 +1781,8 @@ vm_host(struct api_req *ar)
 		held[2] += d->d_disk;
 		held[3] += d->d_net;
 		nvms++;
+		if (!visible(ar, d->d_tenant))
+			continue;	/* a one-tenant auditor: totals only */
 		c = json_object_new_object();
 		json_object_object_add(c, "id", json_object_new_int64(
 		    d->d_id));

@@ -36,7 +36,8 @@ refuse() {
 	[ "$(body .error)" = admission_refused ] &&
 	[ "$(body .reason)" = "$2" ] &&
 	[ "$(body .requested)" = "$3" ] &&
-	[ "$(body .available)" = "$4" ] ||
+	[ "$(body .available)" = "$4" ] &&
+	body .message | grep -q "^$2: requested $3, available $4" ||
 	    fail "wanted $2 $3/$4, got $(cat "$T/body")"
 	[ "$(psql_ctld "SELECT reason || ' ' || requested || ' ' || available FROM decisions ORDER BY id DESC LIMIT 1")" = "$2 $3 $4" ] ||
 	    fail "decision not recorded for $2"

@@ -89,6 +89,11 @@ api_expect 200 "$AUDB" GET /v1/vms
 [ "$(body length)" = 0 ] || fail "beta's auditor sees alpha's VMs"
 api_expect 200 "$AUD" GET /v1/vms
 [ "$(body '.[0].id')" = "$V" ] || fail "the auditor does not see VM $V"
+api_expect 200 "$AUDB" GET /v1/host
+[ "$(body '.domains | length')" = 0 ] && [ "$(body .reserved.vms)" = 1 ] ||
+    fail "beta's auditor sees the host as: $(cat "$T/body")"
+api_expect 200 "$AUD" GET /v1/host
+[ "$(body '.domains[0].id')" = "$V" ] || fail "the auditor misses VM $V on the host"
 ok "authz matrix: tenants, operator, auditors (all and one tenant)"
 
 # malformed bodies: 400 or 413 with a message naming the problem, nothing changed
@@ -119,6 +124,12 @@ api_expect 400 "$OP" POST /v1/tenants -d '{"name":"x","balance":-5}'
 api_expect 400 "$OP" POST /v1/tokens -d '{"role":"root"}'
 api_expect 400 "$A" POST "/v1/vms/$V/extend" -d '{"duration_s":0}'
 api_expect 400 "$A" GET "/v1/vms?limit=abc"
+api_expect 400 "$A" POST /v1/vms -H "Idempotency-Key: $(printf 'k%.0s' $(seq 300))" -d "$vm"
+api_expect 400 "$OP" PATCH "/v1/tenants/$ATEN" -d '{"topup":1000000000000000}'
+body .message | grep -q "^topup:" || fail "top-up out of range: $(cat "$T/body")"
+api_expect 404 "$OP" PATCH /v1/tenants/999 -d '{"topup":1}'
+[ "$(psql_ctld "SELECT count(*) FROM idempotency")" = 0 ] ||
+    fail "a refused request left an idempotency key"
 [ "$(count)" = "$before" ] || fail "a refused request changed something: $before -> $(count)"
 ok "malformed, mistyped, unknown, oversize bodies: 400/413 with the field named, nothing changed"
 
