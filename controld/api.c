@@ -907,6 +907,23 @@ tenant_get(struct api_req *ar)
 	return tenant_show(ar, ar->ar_id[0], 200);
 }
 
+/* 1 if tenant id exists, 0 if not, -1 if the database failed. */
+static int
+tenant_exists(int64_t id)
+{
+	struct sqlp p;
+	PGresult *r;
+	int n;
+
+	sqlp_init(&p);
+	sqlp_i64(&p, id);
+	if ((r = sql_q("SELECT 1 FROM tenants WHERE id = $1", &p)) == NULL)
+		return -1;
+	n = sql_ntuples(r);
+	sql_free(r);
+	return n;
+}
+
 /* Quotas from the API's units (MiB, Mbit/s) to the table's (bytes, bit/s). */
 static void
 quota_params(struct sqlp *p, const struct tenant_request *t)
@@ -1002,13 +1019,8 @@ tenant_patch(struct api_req *ar)
 	sql_free(r);
 	if (n == 0) {
 		sql_rollback();
-		sqlp_init(&p);
-		sqlp_i64(&p, ar->ar_id[0]);
-		if ((r = sql_q("SELECT 1 FROM tenants WHERE id = $1", &p)) ==
-		    NULL)
+		if ((n = tenant_exists(ar->ar_id[0])) == -1)
 			return api_error(ar, 500, "internal", "database error");
-		n = sql_ntuples(r);
-		sql_free(r);
 		if (n == 0)
 			return api_error(ar, 404, "not_found", "no tenant %"
 			    PRId64, ar->ar_id[0]);
@@ -1059,13 +1071,8 @@ token_create(struct api_req *ar)
 		return api_error(ar, 400, "bad_request", "tenant: an "
 		    "operator token belongs to no tenant");
 	if (t.tk_tenant_has) {
-		sqlp_init(&p);
-		sqlp_i64(&p, t.tk_tenant);
-		if ((r = sql_q("SELECT 1 FROM tenants WHERE id = $1", &p)) ==
-		    NULL)
+		if ((n = tenant_exists(t.tk_tenant)) == -1)
 			return api_error(ar, 500, "internal", "database error");
-		n = sql_ntuples(r);
-		sql_free(r);
 		if (n == 0)
 			return api_error(ar, 400, "bad_request", "tenant: no "
 			    "tenant %" PRId64, t.tk_tenant);
