@@ -1047,8 +1047,6 @@ token_create(struct api_req *ar)
 	struct token_request t;
 	char tok[TOKEN_LEN + 1];
 	enum role role;
-	struct sqlp p;
-	PGresult *r;
 	json_object *o;
 	int64_t id;
 	int n;
