@@ -152,27 +152,13 @@ tok_drop(int64_t id)
 				tp = &t->tk_next;
 }
 
-static void
-hexstr(const uint8_t *b, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int
 tok_load(void)
 {
 	PGresult *r;
 	uint8_t h[TOKEN_HASH_LEN];
 	struct principal who;
-	const char *hex;
-	int i, j;
+	int i;
 
 	r = sql_q("SELECT id, encode(hash, 'hex'), role, "
 	    "coalesce(tenant_id, 0) FROM tokens WHERE revoked_at IS NULL",
@@ -180,9 +166,8 @@ tok_load(void)
 	if (r == NULL)
 		return -1;
 	for (i = 0; i < sql_ntuples(r); i++) {
-		hex = sql_str(r, i, 1);
-		for (j = 0; j < TOKEN_HASH_LEN; j++)
-			sscanf(hex + 2 * j, "%2hhx", &h[j]);
+		if (sql_unhex(sql_str(r, i, 1), h, sizeof(h)) != sizeof(h))
+			continue;	/* the table's CHECK makes this impossible */
 		who.pr_token = sql_i64(r, i, 0);
 		who.pr_role = strcmp(sql_str(r, i, 2), "tenant") == 0 ?
 		    ROLE_TENANT : strcmp(sql_str(r, i, 2), "operator") == 0 ?
@@ -206,7 +191,7 @@ tok_create(enum role role, int64_t tenant, char *tok, size_t toksz)
 
 	if (token_new(tok, toksz, h) == -1)
 		return -1;
-	hexstr(h, sizeof(h), hex);
+	sql_hex(h, sizeof(h), hex);
 	sqlp_init(&p);
 	sqlp_str(&p, hex);
 	sqlp_str(&p, role_name(role));
@@ -479,7 +464,7 @@ idem_hash(struct api_req *ar, char *hex)
 	    EVP_DigestFinal_ex(c, md, NULL) != 1)
 		fatalx("sha256");
 	EVP_MD_CTX_free(c);
-	hexstr(md, sizeof(md), hex);
+	sql_hex(md, sizeof(md), hex);
 }
 
 /* 1: replayed (or refused), the reply is set; 0: go on; -1 error. */

@@ -312,6 +312,8 @@ int	sql_isnull(struct pg_result *, int, int);
 void	sql_free(struct pg_result *);
 int	sql_ntuples(struct pg_result *);
 const char *sql_error(void);
+void	sql_hex(const void *, size_t, char *);
+size_t	sql_unhex(const char *, void *, size_t);
 
 /* api.c */
 enum role { ROLE_TENANT = 1, ROLE_OPERATOR = 2, ROLE_AUDITOR = 4 };

@@ -9,6 +9,7 @@
  * embedded cluster is stopped.
  */
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +29,8 @@
 #include "controld.h"
 #include "xen.h"
 #include "xeno/log.h"
+
+#define DOM_SOCK_LONGEST	"/dom-9223372036854775807/console.sock"
 
 struct ctld *ctld;
 
@@ -246,6 +249,15 @@ main(int argc, char **argv)
 	log_init("xeno-controld", debug, 0);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* each domain's console and control sockets are RUN/dom-ID/NAME */
+	if (strlen(cf->cc_state) + strlen("/run") + sizeof(DOM_SOCK_LONGEST) >
+	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		log_warnx("--state %s: too long for the domains' Unix sockets "
+		    "(at most %zu bytes)", cf->cc_state,
+		    sizeof(((struct sockaddr_un *)0)->sun_path) -
+		    sizeof(DOM_SOCK_LONGEST) - strlen("/run"));
+		return 64;
+	}
 	/* the state directory and what lives in it */
 	if (mkdirs(cf->cc_state, "", tlsdir, sizeof(tlsdir)) == -1 ||
 	    mkdirs(cf->cc_state, "tls", tlsdir, sizeof(tlsdir)) == -1 ||

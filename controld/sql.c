@@ -172,6 +172,45 @@ sql_free(PGresult *r)
 	PQclear(r);
 }
 
+/*
+ * bytea travels as hex text (every parameter is text): n bytes of b into
+ * 2n hex digits and a NUL at out.
+ */
+void
+sql_hex(const void *b, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	const uint8_t *p = b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+unhex1(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0;
+}
+
+/* The other way, from encode(..., 'hex'): bytes written, at most max. */
+size_t
+sql_unhex(const char *hex, void *out, size_t max)
+{
+	uint8_t *p = out;
+	size_t n;
+
+	for (n = 0; n < max && hex[2 * n] != '\0' && hex[2 * n + 1] != '\0';
+	    n++)
+		p[n] = (uint8_t)(unhex1(hex[2 * n]) << 4 |
+		    unhex1(hex[2 * n + 1]));
+	return n;
+}
+
 const char *
 sql_error(void)
 {

@@ -244,7 +244,7 @@ dom_console_connect(struct dom *d)
 	sun.sun_family = AF_UNIX;
 	if (strlen(dom_path(d, "console.sock", path, sizeof(path))) >=
 	    sizeof(sun.sun_path))
-		return -1;	/* main() checked the run directory's length */
+		return -1;	/* cannot be: main() checked the run directory */
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1)
@@ -394,7 +394,6 @@ dom_finish(struct dom *d, int status)
 	const char *state;
 	int64_t secs, cost, lease_s;
 	uint64_t c;
-	size_t n, i;
 	struct timeval tv = { DOM_RETRY_MS / 1000, 0 };
 
 	dom_usage(d, &u);
@@ -476,10 +475,7 @@ dom_finish(struct dom *d, int status)
 	if ((con = malloc(DOM_RING)) == NULL ||
 	    (hex = malloc(2 * DOM_RING + 1)) == NULL)
 		fatal("console copy");
-	n = dom_console_copy(d, con);
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)con[i]);
-	hex[2 * n] = '\0';
+	sql_hex(con, dom_console_copy(d, con), hex);
 	free(con);
 
 	sqlp_init(&p);
@@ -1719,19 +1715,11 @@ vm_console(struct api_req *ar)
 	if ((r = sql_q("SELECT encode(coalesce(console, ''), 'hex') FROM "
 	    "domains WHERE id = $1", &p)) == NULL)
 		return api_error(ar, 500, "internal", "database error");
-	{
-		const char *hex = sql_str(r, 0, 0);
-		size_t n = strlen(hex) / 2, i;
-
-		if ((ar->ar_text = malloc(n + 1)) == NULL) {
-			sql_free(r);
-			return api_error(ar, 500, "internal", "out of memory");
-		}
-		for (i = 0; i < n; i++)
-			sscanf(hex + 2 * i, "%2hhx", (unsigned char *)
-			    &ar->ar_text[i]);
-		ar->ar_textlen = n;
+	if ((ar->ar_text = malloc(DOM_RING)) == NULL) {
+		sql_free(r);
+		return api_error(ar, 500, "internal", "out of memory");
 	}
+	ar->ar_textlen = sql_unhex(sql_str(r, 0, 0), ar->ar_text, DOM_RING);
 	sql_free(r);
 	ar->ar_status = 200;
 	return 0;

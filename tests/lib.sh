@@ -43,6 +43,18 @@ need_kvm() {
 	fi
 }
 
+# hvm_host_check SCRIPT REGEX WHAT: run tests/hvm/SCRIPT in the test host
+# (up to 300 s), show the console lines matching REGEX, fail with WHAT if
+# the script failed.
+hvm_host_check() {
+	local rc
+	HVM_LOG=$T/console.log "$XENO_ROOT/tests/hvm/run-host.sh" \
+	    "$XENO_ROOT/tests/hvm/$1" 300
+	rc=$?
+	grep -E "$2" "$T/console.log"
+	[ $rc = 0 ] || fail "$3 (exit $rc; console above)"
+}
+
 # Tests of Linux guests run inside the HVM test host (tests/hvm/): they
 # need QEMU and the guest from `make linux-guest`, and say SKIP without.
 need_hvm_host() {

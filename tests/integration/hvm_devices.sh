@@ -7,10 +7,7 @@
 # file, and the guest's, the VIF's, the tap's and the VBD's counters agree.
 . "$(dirname "$0")/../lib.sh"
 need_hvm_host
-HVM_LOG=$T/console.log "$XENO_ROOT/tests/hvm/run-host.sh" \
-    "$XENO_ROOT/tests/hvm/linux_devices.sh" 300
-rc=$?
-grep -E "^linux_devices: |^w: |^xeno-linux: |^guest |^VBD " "$T/console.log"
-[ $rc = 0 ] || fail "the Linux device checks in the test host failed " \
-    "(exit $rc; console above)"
+hvm_host_check linux_devices.sh \
+    "^linux_devices: |^w: |^xeno-linux: |^guest |^VBD " \
+    "the Linux device checks in the test host failed"
 ok "Linux on xeno-hv used eth0 and /dev/vda over virtio-pci"

@@ -9,10 +9,7 @@
 # bzImage is refused.  Needs `make linux-guest` (make test builds it).
 . "$(dirname "$0")/../lib.sh"
 need_hvm_host
-HVM_LOG=$T/console.log "$XENO_ROOT/tests/hvm/run-host.sh" \
-    "$XENO_ROOT/tests/hvm/linux_boot.sh" 300
-rc=$?
-grep -E "^linux_boot: |^xeno-linux: |booted .* after start" "$T/console.log"
-[ $rc = 0 ] || fail "the Linux guest checks in the test host failed " \
-    "(exit $rc; console above)"
+hvm_host_check linux_boot.sh \
+    "^linux_boot: |^xeno-linux: |booted .* after start" \
+    "the Linux guest checks in the test host failed"
 ok "Linux booted on xeno-hv in the test host with 1 and 2 vCPUs"
